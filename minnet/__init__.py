@@ -1,0 +1,22 @@
+"""minnet: learn neural-network pruning from scratch (Han, Pool, Tran & Dally, NIPS 2015).
+
+A learner can follow one batch through: :mod:`minnet.data` (MNIST) -> :mod:`minnet.layers`
+(forward) -> :mod:`minnet.losses` -> layers again (backward) -> :mod:`minnet.optim` (SGD that honours
+pruning masks) -> :mod:`minnet.pruning` (prune, retrain, iterate).
+"""
+
+from minnet import kernels, layers, losses, model, models, optim, train
+from minnet.layers import Dense, Dropout, Flatten, ReLU
+from minnet.losses import softmax_cross_entropy
+from minnet.model import Sequential
+from minnet.models import lenet_300_100
+from minnet.optim import SGD, ConstantLR, InvLR, StepLR
+from minnet.train import Callback, evaluate, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "kernels", "layers", "losses", "model", "models", "optim", "train",
+    "Dense", "Dropout", "Flatten", "ReLU", "softmax_cross_entropy", "Sequential", "lenet_300_100",
+    "SGD", "ConstantLR", "InvLR", "StepLR", "Callback", "evaluate", "fit",
+]

@@ -1,0 +1,52 @@
+"""Atomic file writes: write to a temporary file in the same folder, then rename over the target.
+
+``os.replace`` is atomic on POSIX and Windows when source and target are on the same file system, so a
+reader sees either the old file or the new one, never half of one. If anything fails while writing
+(an exception, a full disk, a kill), the temporary file is removed and the old file stays intact.
+"""
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # Why BaseException: a KeyboardInterrupt mid-write must not leave a stray temp file either.
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path, obj) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def atomic_savez(path, arrays: dict, compressed: bool = False) -> Path:
+    """Save a dict of arrays as one ``.npz`` atomically (``np.savez`` into memory, then one write)."""
+    buf = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buf, **arrays)
+    return atomic_write_bytes(path, buf.getvalue())

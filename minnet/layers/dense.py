@@ -1,0 +1,81 @@
+"""Dense (fully connected) layer: y = x W^T + b, optionally fused with ReLU."""
+
+import numpy as np
+
+from minnet.errors import ShapeError
+from minnet.kernels.dense import bias_relu_forward, relu_backward
+from minnet.layers.base import Layer, check_float_array
+
+
+class Dense(Layer):
+    """Fully connected layer with a prunable weight matrix.
+
+    forward:  x (N, in_features) -> y (N, out_features)
+        z = x W^T + b                   W: (out_features, in_features), b: (out_features,)
+        y = z, or y = max(z, 0) when activation="relu" (bias and ReLU fused in one Numba pass)
+    backward: dout (N, out_features) -> dx (N, in_features)
+        1. dz = dout * [y > 0]          (undoes the ReLU of forward step 2; dz = dout without it)
+        2. dW = dz^T x,  db = sum_n dz  (then dW is zeroed where the mask prunes a connection)
+        3. dx = dz W
+    cache: x and y from the last forward.
+
+    The weight layout (out, in) is PyTorch's and Caffe's, so row i holds neuron i's incoming
+    connections. Weights start from Caffe's "xavier" filler, U(-a, a) with a = sqrt(3 / in_features),
+    drawn from ``rng`` (a ``numpy.random.Generator`` or a seed); biases start at 0.
+    """
+
+    kind = "fc"
+
+    def __init__(self, in_features, out_features, activation=None, rng=None, dtype=np.float32,
+                 name=None):
+        super().__init__(name)
+        if activation not in (None, "relu"):
+            raise ValueError(f"Dense: activation must be None or 'relu', got {activation!r}")
+        if int(in_features) < 1 or int(out_features) < 1:
+            raise ValueError(f"Dense: in_features and out_features must be >= 1, "
+                             f"got {in_features}, {out_features}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.activation = activation
+        rng = np.random.default_rng(rng)
+        a = np.sqrt(3.0 / self.in_features)
+        self.params["W"] = rng.uniform(-a, a, (self.out_features, self.in_features)).astype(dtype)
+        self.params["b"] = np.zeros(self.out_features, dtype=dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.masks["W"] = np.ones(self.params["W"].shape, dtype=bool)
+        self._x = self._y = None
+
+    def forward(self, x, training=False):
+        W, b = self.params["W"], self.params["b"]
+        check_float_array(x, self.describe(), W.dtype)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ShapeError(f"{self.describe()}: expected input of shape (N, {self.in_features}), "
+                             f"got {x.shape}")
+        z = x @ W.T                                     # 1. BLAS matrix product
+        if self.activation == "relu":
+            bias_relu_forward(z, b, z)                  # 2. bias + ReLU, one pass, in place
+        else:
+            z += b
+        self._x, self._y = x, z
+        return z
+
+    def backward(self, dout):
+        if self._x is None:
+            raise RuntimeError(f"{self.describe()}: backward called before forward")
+        if dout.shape != self._y.shape:
+            raise ShapeError(f"{self.describe()}: dout has shape {dout.shape}, "
+                             f"the last output had shape {self._y.shape}")
+        if self.activation == "relu":                   # 1. undo the ReLU
+            dz = np.empty_like(self._y)
+            relu_backward(np.ascontiguousarray(dout).reshape(-1), self._y.reshape(-1),
+                          dz.reshape(-1))
+        else:
+            dz = dout
+        if self.trainable:                              # 2. parameter gradients
+            np.dot(dz.T, self._x, out=self.grads["W"])
+            np.sum(dz, axis=0, out=self.grads["b"])
+            self.mask_grads()
+        return dz @ self.params["W"]                    # 3. gradient for the layer below
+
+    def config(self):
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "activation": self.activation, "name": self.name}

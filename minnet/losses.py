@@ -1,0 +1,39 @@
+"""Softmax cross-entropy, the loss of every network in the paper."""
+
+import numpy as np
+
+from minnet.errors import ShapeError
+from minnet.layers.base import check_float_array
+
+
+def softmax_cross_entropy(logits, y):
+    """Mean softmax cross-entropy and its gradient with respect to the logits.
+
+    logits: (N, C) float, y: (N,) integer labels in [0, C).
+        p = softmax(logits)                       computed as exp(z - max z) / sum: stable for huge z
+        loss = -(1/N) sum_n log p[n, y_n]         log p taken as (z - max z) - log sum exp(z - max z)
+        dlogits = (p - onehot(y)) / N
+    Returns (loss as a Python float, dlogits of shape (N, C) and the logits' dtype).
+    """
+    check_float_array(logits, "softmax_cross_entropy")
+    if logits.ndim != 2:
+        raise ShapeError(f"softmax_cross_entropy: logits must be (N, C), got shape {logits.shape}")
+    y = np.asarray(y)
+    n, c = logits.shape
+    if y.shape != (n,):
+        raise ShapeError(f"softmax_cross_entropy: labels must have shape ({n},), got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"softmax_cross_entropy: labels must be integers, got dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= c:
+        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {c}), "
+                         f"got values from {y.min()} to {y.max()}")
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    sum_exp = exp.sum(axis=1, keepdims=True)
+    rows = np.arange(n)
+    log_p_true = shifted[rows, y] - np.log(sum_exp[:, 0])
+    loss = float(-log_p_true.mean())
+    dlogits = exp / sum_exp
+    dlogits[rows, y] -= 1
+    dlogits /= n
+    return loss, dlogits

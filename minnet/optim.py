@@ -1,0 +1,146 @@
+"""SGD with momentum, L2 (weight decay) and L1 regularisation, and learning-rate schedules.
+
+The update follows Caffe's solver, which trained the paper's reference models (sec. 3.1, 4):
+    v <- momentum * v + lr(t) * (dL/dw + weight_decay * w + l1 * sign(w))
+    w <- w - v
+Pruned connections (mask False) get no update and no momentum: they stay exactly 0.0.
+"""
+
+import numpy as np
+
+from minnet.kernels.dense import masked_sgd_update
+
+
+class ConstantLR:
+    """lr(t) = base_lr."""
+
+    def __init__(self, base_lr):
+        self.base_lr = float(base_lr)
+
+    def __call__(self, iteration):
+        return self.base_lr
+
+    def config(self):
+        return {"policy": "constant", "base_lr": self.base_lr}
+
+
+class StepLR:
+    """Caffe's "step" policy: lr(t) = base_lr * gamma ** floor(t / step_size)."""
+
+    def __init__(self, base_lr, step_size, gamma=0.1):
+        if step_size < 1:
+            raise ValueError(f"StepLR: step_size must be >= 1 iteration, got {step_size}")
+        self.base_lr, self.step_size, self.gamma = float(base_lr), int(step_size), float(gamma)
+
+    def __call__(self, iteration):
+        return self.base_lr * self.gamma ** (iteration // self.step_size)
+
+    def config(self):
+        return {"policy": "step", "base_lr": self.base_lr, "step_size": self.step_size,
+                "gamma": self.gamma}
+
+
+class InvLR:
+    """Caffe's "inv" policy (the LeNet solver's): lr(t) = base_lr * (1 + gamma * t) ** (-power).
+
+    Caffe's LeNet uses base_lr 0.01, gamma 1e-4, power 0.75.
+    """
+
+    def __init__(self, base_lr, gamma=1e-4, power=0.75):
+        self.base_lr, self.gamma, self.power = float(base_lr), float(gamma), float(power)
+
+    def __call__(self, iteration):
+        return self.base_lr * (1.0 + self.gamma * iteration) ** (-self.power)
+
+    def config(self):
+        return {"policy": "inv", "base_lr": self.base_lr, "gamma": self.gamma, "power": self.power}
+
+
+def make_schedule(config: dict):
+    """Build a schedule from its ``config()`` dict, e.g. {"policy": "inv", "base_lr": 0.01}."""
+    config = dict(config)
+    policy = config.pop("policy", "constant")
+    classes = {"constant": ConstantLR, "step": StepLR, "inv": InvLR}
+    if policy not in classes:
+        raise ValueError(f"unknown learning-rate policy {policy!r}; choose from {sorted(classes)}")
+    return classes[policy](**config)
+
+
+class SGD:
+    """Stochastic gradient descent with momentum, L2 and L1 (paper sec. 3.1), honouring masks.
+
+    Parameters
+    ----------
+    lr : float or schedule
+        A number (constant) or a callable iteration -> learning rate (``ConstantLR``, ``StepLR``,
+        ``InvLR``).
+    momentum : float in [0, 1)
+    weight_decay : float >= 0
+        L2 coefficient lambda_2: adds lambda_2 * w to the gradient (the gradient of lambda_2/2 ||w||^2).
+    l1 : float >= 0
+        L1 coefficient lambda_1: adds lambda_1 * sign(w) (the subgradient of lambda_1 ||w||_1).
+
+    State: ``velocity[(layer_name, param_name)]`` (same shape as the parameter) and ``iteration``.
+    Frozen layers (``layer.trainable = False``) are skipped (paper sec. 3.3).
+    """
+
+    def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0, l1=0.0):
+        self.schedule = lr if callable(lr) else ConstantLR(lr)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
+        if weight_decay < 0 or l1 < 0:
+            raise ValueError(f"SGD: weight_decay and l1 must be >= 0, got {weight_decay}, {l1}")
+        self.momentum, self.weight_decay, self.l1 = float(momentum), float(weight_decay), float(l1)
+        self.iteration = 0
+        self.velocity: dict[tuple[str, str], np.ndarray] = {}
+        self._all_kept: dict[tuple[str, str], np.ndarray] = {}
+
+    @property
+    def lr(self):
+        """The learning rate the next step will use."""
+        return self.schedule(self.iteration)
+
+    def step(self, model):
+        """Apply one update to every trainable parameter of ``model`` from its ``grads``."""
+        lr = self.schedule(self.iteration)
+        for layer in model.layers:
+            if not layer.trainable:
+                continue
+            for name, w in layer.params.items():
+                key = (layer.name, name)
+                v = self.velocity.get(key)
+                if v is None or v.shape != w.shape or v.dtype != w.dtype:
+                    v = self.velocity[key] = np.zeros_like(w)
+                mask = layer.masks.get(name)
+                if mask is None:
+                    mask = self._all_kept.get(key)
+                    if mask is None or mask.shape != w.shape:
+                        mask = self._all_kept[key] = np.ones(w.shape, dtype=bool)
+                masked_sgd_update(w.reshape(-1), v.reshape(-1), layer.grads[name].reshape(-1),
+                                  mask.reshape(-1), lr, self.momentum, self.weight_decay, self.l1)
+        self.iteration += 1
+
+    def reset_state(self):
+        """Forget momentum (e.g. at the start of a retraining phase); keeps the iteration count."""
+        self.velocity.clear()
+
+    def state_dict(self) -> dict:
+        """Arrays and numbers that restore this optimiser exactly (for checkpoints)."""
+        state = {"iteration": np.array(self.iteration)}
+        for (layer, name), v in self.velocity.items():
+            state[f"velocity/{layer}/{name}"] = v
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` returned."""
+        self.iteration = int(state["iteration"])
+        self.velocity = {}
+        for key, v in state.items():
+            if key.startswith("velocity/"):
+                _, layer, name = key.split("/", 2)
+                self.velocity[(layer, name)] = np.array(v)
+
+    def config(self) -> dict:
+        """Hyper-parameters as plain data (for reports)."""
+        return {"lr": self.schedule.config() if hasattr(self.schedule, "config") else None,
+                "momentum": self.momentum, "weight_decay": self.weight_decay, "l1": self.l1}

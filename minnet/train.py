@@ -1,0 +1,152 @@
+"""The training loop: mini-batch SGD with seeded shuffling, evaluation, callbacks and a history.
+
+Training knows nothing about pruning; pruning plugs in through callbacks (``on_batch_end``,
+``on_epoch_end``) and through the layers' masks, which forward, backward and the optimiser honour.
+
+Reproducibility: epoch e shuffles with ``default_rng([seed, e])`` and reseeds dropout layers from
+``SeedSequence([seed, e, layer_index])``, so an epoch's randomness depends only on (seed, epoch),
+not on what ran before. That is what lets a resumed run match an uninterrupted one bit for bit.
+"""
+
+import sys
+import time
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from minnet.atomic import atomic_write_json
+from minnet.errors import DivergenceError, ShapeError
+from minnet.losses import softmax_cross_entropy
+
+
+class Callback:
+    """Hooks called by :func:`fit`. Subclass and override what you need.
+
+    ``fit`` sets ``self.model`` and ``self.optimizer`` before training starts.
+    """
+
+    model = None
+    optimizer = None
+
+    def on_train_begin(self, logs):
+        """Called once before the first epoch."""
+
+    def on_epoch_begin(self, epoch, logs):
+        """Called at the start of every epoch (0-based)."""
+
+    def on_batch_end(self, epoch, batch, logs):
+        """Called after every optimiser step; logs has "loss" and "lr"."""
+
+    def on_epoch_end(self, epoch, logs):
+        """Called after every epoch; logs has loss, train_acc, test_loss, test_acc, seconds."""
+
+
+def evaluate(model, x, y, batch_size=1000):
+    """Mean loss and accuracy of ``model`` on (x, y) in inference mode.
+
+    x: (N, ...) float, y: (N,) int. Returns {"loss": float, "accuracy": float, "error": float}.
+    """
+    if len(x) != len(y):
+        raise ShapeError(f"evaluate: {len(x)} inputs but {len(y)} labels")
+    total_loss, correct = 0.0, 0
+    for i in range(0, len(x), batch_size):
+        logits = model.forward(x[i:i + batch_size], training=False)
+        loss, _ = softmax_cross_entropy(logits, y[i:i + batch_size])
+        total_loss += loss * len(logits)
+        correct += int((logits.argmax(axis=1) == y[i:i + batch_size]).sum())
+    acc = correct / len(x)
+    return {"loss": total_loss / len(x), "accuracy": acc, "error": 1.0 - acc}
+
+
+def check_finite(model, loss, epoch, batch):
+    """Raise DivergenceError if the loss or any parameter is NaN/inf, naming epoch, batch and layer."""
+    if not np.isfinite(loss):
+        raise DivergenceError(f"loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; "
+                              "lower the learning rate (the last checkpoint is intact)")
+    for layer in model.layers:
+        for name, p in layer.params.items():
+            if not np.isfinite(p).all():
+                raise DivergenceError(
+                    f"parameter {layer.name}.{name} became NaN/inf at epoch {epoch + 1}, "
+                    f"batch {batch + 1}; lower the learning rate (the last checkpoint is intact)")
+
+
+def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y_test=None,
+        callbacks=(), progress=None, history=None, start_epoch=0, history_path=None,
+        loss_fn=softmax_cross_entropy):
+    """Train ``model`` with ``optimizer`` on (x, y) for epochs ``start_epoch .. epochs - 1``.
+
+    x: (N, ...) float32, y: (N,) int labels. Each epoch visits a fresh permutation of the N examples
+    in mini-batches of ``batch_size`` (the last one may be smaller), doing
+        logits = model.forward(xb, training=True); loss, dlogits = loss_fn(logits, yb)
+        model.backward(dlogits); optimizer.step(model)
+    and then evaluates on (x_test, y_test) if given. NaN/inf in the loss or the weights stops
+    training with DivergenceError naming epoch, batch and layer.
+
+    progress: True/False, or None for "only when stderr is a terminal" (a tqdm bar with loss/acc).
+    history: a dict to continue (when resuming); history_path: write the history as JSON (atomically)
+    after every epoch. Returns the history: {"epoch", "loss", "train_acc", "test_loss", "test_acc",
+    "lr", "seconds"} lists, one entry per epoch.
+    """
+    if len(x) != len(y):
+        raise ShapeError(f"fit: {len(x)} inputs but {len(y)} labels")
+    if len(x) == 0:
+        raise ShapeError("fit: the training set is empty")
+    if batch_size < 1 or epochs < 0:
+        raise ValueError(f"fit: batch_size must be >= 1 and epochs >= 0, got {batch_size}, {epochs}")
+    if progress is None:
+        progress = sys.stderr.isatty()
+    history = history if history is not None else {k: [] for k in
+                                                    ("epoch", "loss", "train_acc", "test_loss",
+                                                     "test_acc", "lr", "seconds")}
+    for cb in callbacks:
+        cb.model, cb.optimizer = model, optimizer
+        cb.on_train_begin({"epochs": epochs, "start_epoch": start_epoch})
+    n = len(x)
+    n_batches = (n + batch_size - 1) // batch_size
+    for epoch in range(start_epoch, epochs):
+        start = time.perf_counter()
+        order = np.random.default_rng([seed, epoch]).permutation(n)
+        for i, layer in enumerate(model.layers):
+            layer.reseed(np.random.SeedSequence([seed, epoch, i]))
+        for cb in callbacks:
+            cb.on_epoch_begin(epoch, {})
+        total_loss, correct = 0.0, 0
+        bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
+                   leave=False, file=sys.stderr)
+        for b in range(n_batches):
+            idx = order[b * batch_size:(b + 1) * batch_size]
+            xb, yb = x[idx], y[idx]
+            logits = model.forward(xb, training=True)
+            loss, dlogits = loss_fn(logits, yb)
+            model.backward(dlogits)
+            lr = optimizer.lr
+            optimizer.step(model)
+            check_finite(model, loss, epoch, b)
+            total_loss += loss * len(idx)
+            correct += int((logits.argmax(axis=1) == yb).sum())
+            for cb in callbacks:
+                cb.on_batch_end(epoch, b, {"loss": loss, "lr": lr})
+            if progress and (b % 20 == 0 or b == n_batches - 1):
+                bar.set_postfix(loss=f"{loss:.4f}", acc=f"{correct / min(n, (b + 1) * batch_size):.4f}",
+                                refresh=False)
+                bar.update(b + 1 - bar.n)
+        bar.close()
+        logs = {"epoch": epoch + 1, "loss": total_loss / n, "train_acc": correct / n,
+                "test_loss": None, "test_acc": None, "lr": optimizer.lr}
+        if x_test is not None:
+            ev = evaluate(model, x_test, y_test)
+            logs["test_loss"], logs["test_acc"] = ev["loss"], ev["accuracy"]
+        logs["seconds"] = time.perf_counter() - start
+        for k in history:
+            history[k].append(logs[k])
+        if progress:
+            test = f", test acc {logs['test_acc']:.4f}" if logs["test_acc"] is not None else ""
+            tqdm.write(f"epoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}, "
+                       f"train acc {logs['train_acc']:.4f}{test} ({logs['seconds']:.1f} s)",
+                       file=sys.stderr)
+        if history_path is not None:
+            atomic_write_json(history_path, history)
+        for cb in callbacks:
+            cb.on_epoch_end(epoch, logs)
+    return history
