@@ -57,13 +57,15 @@ class Sequential:
             x = layer.forward(x, training=training)
         return x
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=False):
         """Back-propagate ``dout`` (d loss / d output) through the layers; fill every layer's grads.
 
-        Layers below the lowest trainable layer with parameters are skipped: nothing there needs a
-        gradient (this is what makes retraining FC layers with frozen conv layers cheap).
+        Layers below the lowest trainable layer with parameters are skipped, since nothing there needs
+        a gradient (this is what makes retraining FC layers with frozen conv layers cheap); the
+        return value is then the gradient at that layer's input. With ``input_grad=True`` every
+        layer runs and the return value is d loss / d x for the model's input.
         """
-        lowest = self._lowest_trainable()
+        lowest = 0 if input_grad else self._lowest_trainable()
         for layer in reversed(self.layers[lowest:]):
             dout = layer.backward(dout)
         return dout
