@@ -1,0 +1,174 @@
+"""CSR kernels: a pruned weight matrix times activations, and its gradients at the nonzeros only.
+
+A pruned weight matrix W (rows, cols) is stored in compressed sparse row (CSR) form:
+    indptr  (rows + 1,)  int32   row i's entries are k = indptr[i] .. indptr[i + 1] - 1
+    indices (nnz,)       int16 or int32   column of entry k (int16 when cols < 32768: fewer bytes)
+    data    (nnz,)       float32/64       value of entry k
+Entries inside a row may be in any order (nothing here assumes sorted columns).
+
+Layout of the activations: the batch is the *last*, contiguous axis. ``xt`` is X^T with shape
+(cols, N) and the kernels write Y^T (rows, N). Why: for one nonzero W[i, j] the kernel then reads
+the N numbers xt[j, :] in one contiguous run and adds them to the N accumulators of output row i,
+which the compiler vectorises. A layer keeps its activations transposed between sparse layers, so
+the transposes cost nothing but a view (see :mod:`minnet.sparse`).
+
+Determinism: every parallel kernel splits the work over *output rows* (``prange`` over i). Each
+output number is summed by exactly one thread, in the order its entries are stored, so the result
+is bit-identical from run to run and for any number of threads. (Splitting over the nonzeros and
+adding partial sums would make the rounding depend on the thread schedule.) That is also why the
+backward pass uses the transposed structure (:func:`csr_transpose_structure`) instead of
+scattering into dx.
+
+Each parallel kernel has a ``_serial`` twin with the same numbers: starting Numba's thread pool
+costs tens of microseconds, more than a whole 300x100 layer takes at batch 1. The row loops are
+shared ``@njit(inline="always")`` helpers, so both twins run the same code.
+Plain NumPy references for all of them are in :mod:`minnet.kernels.reference`.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+
+# -- forward: Y^T = act(W X^T + b) ---------------------------------------------------------------
+
+@njit(inline="always")
+def _matvec_row(indptr, indices, data, bias, relu, x, out, i):
+    acc = data.dtype.type(0)
+    for k in range(indptr[i], indptr[i + 1]):
+        acc += data[k] * x[indices[k]]
+    acc += bias[i]
+    if relu and acc < 0:
+        acc = data.dtype.type(0)
+    out[i] = acc
+
+
+@njit(cache=True, parallel=True)
+def csr_matvec(indptr, indices, data, bias, relu, x, out):
+    """y = act(W x + b) for one input vector, W in CSR, parallel over rows (paper sec. 4: sparse FC).
+
+    Shapes: indptr (rows + 1,), indices/data (nnz,), bias (rows,), x (cols,), out (rows,).
+        out[i] = act(sum_{k in row i} data[k] * x[indices[k]] + bias[i])
+    act is max(., 0) when ``relu`` is True, else the identity. An all-zero row (a neuron whose
+    inputs were all pruned) gives act(bias[i]). Returns out.
+    """
+    for i in prange(indptr.shape[0] - 1):
+        _matvec_row(indptr, indices, data, bias, relu, x, out, i)
+    return out
+
+
+@njit(cache=True)
+def csr_matvec_serial(indptr, indices, data, bias, relu, x, out):
+    """:func:`csr_matvec` on one thread (for small layers, where starting threads costs more)."""
+    for i in range(indptr.shape[0] - 1):
+        _matvec_row(indptr, indices, data, bias, relu, x, out, i)
+    return out
+
+
+@njit(inline="always")
+def _matmul_row(indptr, indices, data, bias, relu, xt, out_t, i):
+    n = xt.shape[1]
+    zero = data.dtype.type(0)
+    acc = out_t[i]                     # row i of Y^T: N contiguous accumulators
+    b = bias[i]
+    for m in range(n):
+        acc[m] = b
+    for k in range(indptr[i], indptr[i + 1]):
+        w = data[k]
+        src = xt[indices[k]]           # row j of X^T: the batch's values of input j, contiguous
+        for m in range(n):
+            acc[m] += w * src[m]
+    if relu:
+        for m in range(n):
+            if acc[m] < zero:
+                acc[m] = zero
+
+
+@njit(cache=True, parallel=True)
+def csr_matmul_t(indptr, indices, data, bias, relu, xt, out_t):
+    """Y^T = act(W X^T + b) for a batch, W in CSR, parallel over rows of W.
+
+    Shapes: xt = X^T (cols, N) C-contiguous, bias (rows,), out_t = Y^T (rows, N).
+        out_t[i, n] = act(bias[i] + sum_{k in row i} data[k] * xt[indices[k], n])
+    Work and memory traffic scale with nnz * N, not rows * cols. Returns out_t.
+    """
+    for i in prange(indptr.shape[0] - 1):
+        _matmul_row(indptr, indices, data, bias, relu, xt, out_t, i)
+    return out_t
+
+
+@njit(cache=True)
+def csr_matmul_t_serial(indptr, indices, data, bias, relu, xt, out_t):
+    """:func:`csr_matmul_t` on one thread."""
+    for i in range(indptr.shape[0] - 1):
+        _matmul_row(indptr, indices, data, bias, relu, xt, out_t, i)
+    return out_t
+
+
+# -- backward: gradients at the surviving connections only ---------------------------------------
+
+@njit(cache=True, parallel=True)
+def csr_sddmm_t(indptr, indices, dzt, xt, out):
+    """Weight gradient at the nonzeros only: a sampled dense-dense product (SDDMM).
+
+    The dense gradient is dW = dZ^T X (rows, cols); retraining a pruned layer (paper sec. 3.3) only
+    needs it where a connection survives, so for every stored entry k = (i, j):
+        out[k] = sum_n dzt[i, n] * xt[j, n]        (= dW[i, j])
+    Shapes: dzt = dZ^T (rows, N), xt = X^T (cols, N), out (nnz,) in the order of ``data``.
+    Cost is nnz * N instead of rows * cols * N. Parallel over rows; each out[k] is one dot product
+    in a fixed order (deterministic). Returns out.
+    """
+    n = dzt.shape[1]
+    for i in prange(indptr.shape[0] - 1):
+        g = dzt[i]
+        for k in range(indptr[i], indptr[i + 1]):
+            src = xt[indices[k]]
+            acc = out.dtype.type(0)
+            for m in range(n):
+                acc += g[m] * src[m]
+            out[k] = acc
+    return out
+
+
+@njit(cache=True, parallel=True)
+def csr_t_matmul_t(t_indptr, t_rows, t_perm, data, dzt, out_t):
+    """dX^T = W^T dZ^T with the transposed structure, parallel over the columns of W.
+
+    ``(t_indptr, t_rows, t_perm)`` come from :func:`csr_transpose_structure`: column j of W holds
+    the entries k = t_perm[t_indptr[j] .. t_indptr[j+1]-1] of ``data``, in rows t_rows[...].
+        out_t[j, n] = sum_{p in column j} data[t_perm[p]] * dzt[t_rows[p], n]
+    Shapes: data (nnz,), dzt = dZ^T (rows, N), out_t = dX^T (cols, N). Reading ``data`` through
+    ``t_perm`` means the optimiser can update ``data`` in place and this kernel sees it. Gathering
+    per output column (instead of scattering from each row of W) keeps it deterministic. Returns out_t.
+    """
+    n = dzt.shape[1]
+    zero = data.dtype.type(0)
+    for j in prange(t_indptr.shape[0] - 1):
+        acc = out_t[j]
+        for m in range(n):
+            acc[m] = zero
+        for p in range(t_indptr[j], t_indptr[j + 1]):
+            w = data[t_perm[p]]
+            src = dzt[t_rows[p]]
+            for m in range(n):
+                acc[m] += w * src[m]
+    return out_t
+
+
+# -- structure helpers (plain NumPy: run once per layer, not per batch) ---------------------------
+
+def csr_transpose_structure(indptr, indices, n_cols):
+    """The CSR structure of W^T, as a permutation of W's entries (no values are copied).
+
+    indptr (rows + 1,), indices (nnz,) -> (t_indptr (n_cols + 1,) int32, t_rows (nnz,) int32,
+    t_perm (nnz,) int32) such that column j of W is entries t_perm[t_indptr[j]:t_indptr[j+1]] of
+    W's ``data``, lying in rows t_rows[...]. A stable sort keeps, within a column, the entries in
+    row order, so the summation order in :func:`csr_t_matmul_t` is fixed.
+    """
+    indptr = np.asarray(indptr)
+    indices = np.asarray(indices)
+    rows = np.repeat(np.arange(indptr.shape[0] - 1, dtype=np.int32), np.diff(indptr))
+    perm = np.argsort(indices, kind="stable").astype(np.int32)
+    counts = np.bincount(indices.astype(np.int64), minlength=n_cols)[:n_cols]
+    t_indptr = np.zeros(n_cols + 1, dtype=np.int32)
+    np.cumsum(counts, out=t_indptr[1:])
+    return t_indptr, rows[perm], perm

@@ -1,0 +1,141 @@
+"""CSR kernels against their NumPy references: all-zero rows, empty matrices, unsorted indices,
+int16 and int32 column indices, float32 and float64, and bit-identical results across runs and
+thread counts (the kernels parallelise over output rows, so each output has one summation order)."""
+
+import numba
+import numpy as np
+import pytest
+
+from minnet.kernels import csr, reference
+
+
+def random_csr(rows, cols, density, seed=0, index_dtype=np.int32, dtype=np.float32,
+               zero_rows=(), shuffle=False):
+    """A random CSR triple; rows listed in ``zero_rows`` have no entries (fully pruned neurons).
+    With shuffle=True the entries inside each row are in random column order."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random((rows, cols)) < density
+    mask[list(zero_rows), :] = False
+    indptr = np.zeros(rows + 1, dtype=np.int32)
+    np.cumsum(mask.sum(axis=1), out=indptr[1:])
+    indices = np.nonzero(mask)[1].astype(index_dtype)
+    data = rng.standard_normal(indices.shape[0]).astype(dtype)
+    if shuffle:
+        for i in range(rows):
+            a, b = indptr[i], indptr[i + 1]
+            p = a + rng.permutation(b - a)
+            indices[a:b], data[a:b] = indices[p], data[p]
+    return indptr, indices, data
+
+
+def assert_close(mine, ref, rtol=1e-5, what=""):
+    """Relative error against the reference's scale; on failure show the worst entry."""
+    mine, ref = np.asarray(mine, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    assert mine.shape == ref.shape, f"{what}: shape {mine.shape} vs reference {ref.shape}"
+    if ref.size == 0:
+        return
+    err = np.abs(mine - ref)
+    scale = max(np.abs(ref).max(), 1e-30)
+    worst = np.unravel_index(np.argmax(err), err.shape)
+    assert err.max() <= rtol * scale, (f"{what}: worst entry {worst}: mine {mine[worst]!r} vs "
+                                       f"reference {ref[worst]!r} (max |ref| {scale:.3g})")
+
+
+CASES = [  # (rows, cols, density, zero_rows, shuffle, index dtype)
+    (7, 5, 0.5, (0, 3), False, np.int16),
+    (300, 784, 0.08, (1, 2, 299), True, np.int16),
+    (100, 300, 0.09, (), True, np.int32),
+    (10, 100, 0.26, (9,), False, np.int32),
+    (4, 6, 0.0, (), False, np.int16),           # every connection pruned: nnz = 0
+]
+
+
+@pytest.mark.parametrize("rows,cols,density,zero_rows,shuffle,itype", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_forward_kernels_match_reference(rows, cols, density, zero_rows, shuffle, itype, dtype):
+    indptr, indices, data = random_csr(rows, cols, density, 1, itype, dtype, zero_rows, shuffle)
+    rng = np.random.default_rng(2)
+    bias = rng.standard_normal(rows).astype(dtype)
+    for relu in (False, True):
+        x = rng.standard_normal(cols).astype(dtype)
+        ref = reference.csr_matvec(indptr, indices, data, bias, relu, x)
+        for kernel in (csr.csr_matvec, csr.csr_matvec_serial):
+            out = kernel(indptr, indices, data, bias, relu, x, np.empty(rows, dtype))
+            assert_close(out, ref, what=kernel.__name__)
+        for n in (1, 3, 64):
+            xt = rng.standard_normal((cols, n)).astype(dtype)
+            ref = reference.csr_matmul_t(indptr, indices, data, bias, relu, xt)
+            for kernel in (csr.csr_matmul_t, csr.csr_matmul_t_serial):
+                out = kernel(indptr, indices, data, bias, relu, xt, np.empty((rows, n), dtype))
+                assert_close(out, ref, what=f"{kernel.__name__} N={n}")
+        # a fully pruned neuron outputs act(bias) exactly
+        for i in zero_rows:
+            assert out[i, 0] == (max(bias[i], 0) if relu else bias[i])
+
+
+@pytest.mark.parametrize("rows,cols,density,zero_rows,shuffle,itype", CASES)
+def test_backward_kernels_match_reference(rows, cols, density, zero_rows, shuffle, itype):
+    indptr, indices, data = random_csr(rows, cols, density, 3, itype, np.float64, zero_rows, shuffle)
+    rng = np.random.default_rng(4)
+    n = 5
+    dzt, xt = rng.standard_normal((rows, n)), rng.standard_normal((cols, n))
+    g = csr.csr_sddmm_t(indptr, indices, dzt, xt, np.empty(data.shape[0]))
+    assert_close(g, reference.csr_sddmm_t(indptr, indices, dzt, xt), 1e-12, "csr_sddmm_t")
+    t_indptr, t_rows, t_perm = csr.csr_transpose_structure(indptr, indices, cols)
+    dxt = csr.csr_t_matmul_t(t_indptr, t_rows, t_perm, data, dzt, np.empty((cols, n)))
+    assert_close(dxt, reference.csr_t_matmul_t(indptr, indices, data, dzt, cols), 1e-12,
+                 "csr_t_matmul_t")
+
+
+def test_transpose_structure_by_hand():
+    # W = [[1, 0, 2],      column 0: entry 0 (row 0), entry 3 (row 2)
+    #      [0, 0, 0],      column 1: entry 2 (row 2)
+    #      [4, 3, 0]]      column 2: entry 1 (row 0); row 2 is stored unsorted (cols 1, 0)
+    indptr = np.array([0, 2, 2, 4], np.int32)
+    indices = np.array([0, 2, 1, 0], np.int16)
+    t_indptr, t_rows, t_perm = csr.csr_transpose_structure(indptr, indices, 3)
+    assert t_indptr.tolist() == [0, 2, 3, 4]
+    assert t_perm.tolist() == [0, 3, 2, 1]
+    assert t_rows.tolist() == [0, 2, 2, 0]
+
+
+def test_empty_matrix_shapes():
+    """0 rows or 0 columns: the kernels return empty or bias-only outputs without touching memory."""
+    indptr = np.zeros(1, np.int32)
+    empty_i, empty_d = np.zeros(0, np.int16), np.zeros(0, np.float32)
+    out = csr.csr_matmul_t(indptr, empty_i, empty_d, np.zeros(0, np.float32), True,
+                           np.ones((5, 2), np.float32), np.empty((0, 2), np.float32))
+    assert out.shape == (0, 2)
+    indptr = np.zeros(4, np.int32)  # 3 rows, 0 columns
+    out = csr.csr_matvec(indptr, empty_i, empty_d, np.array([1, -2, 3], np.float32), True,
+                         np.zeros(0, np.float32), np.empty(3, np.float32))
+    assert out.tolist() == [1, 0, 3]
+
+
+def test_parallel_kernels_are_bit_identical_across_runs_and_thread_counts():
+    indptr, indices, data = random_csr(500, 700, 0.1, 5, np.int16, shuffle=True)
+    rng = np.random.default_rng(6)
+    xt = rng.standard_normal((700, 16)).astype(np.float32)
+    dzt = rng.standard_normal((500, 16)).astype(np.float32)
+    bias = rng.standard_normal(500).astype(np.float32)
+    t = csr.csr_transpose_structure(indptr, indices, 700)
+
+    def run():
+        return (csr.csr_matmul_t(indptr, indices, data, bias, True, xt, np.empty((500, 16), np.float32)),
+                csr.csr_matvec(indptr, indices, data, bias, False, xt[:, 0].copy(),
+                               np.empty(500, np.float32)),
+                csr.csr_sddmm_t(indptr, indices, dzt, xt, np.empty(data.shape, np.float32)),
+                csr.csr_t_matmul_t(*t, data, dzt, np.empty((700, 16), np.float32)))
+
+    first = run()
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        single = run()
+    finally:
+        numba.set_num_threads(old)
+    for a, b, c in zip(first, run(), single):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+    # the serial twins do the same additions in the same order
+    assert np.array_equal(first[0], csr.csr_matmul_t_serial(indptr, indices, data, bias, True, xt,
+                                                            np.empty((500, 16), np.float32)))
