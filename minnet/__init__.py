@@ -5,7 +5,7 @@ A learner can follow one batch through: :mod:`minnet.data` (MNIST) -> :mod:`minn
 pruning masks) -> :mod:`minnet.pruning` (prune, retrain, iterate).
 """
 
-from minnet import kernels, layers, losses, model, models, optim, train
+from minnet import kernels, layers, losses, model, models, optim, sparse, train
 from minnet.layers import Dense, Dropout, Flatten, ReLU
 from minnet.losses import softmax_cross_entropy
 from minnet.model import Sequential
@@ -16,7 +16,7 @@ from minnet.train import Callback, evaluate, fit
 __version__ = "0.1.0"
 
 __all__ = [
-    "kernels", "layers", "losses", "model", "models", "optim", "train",
+    "kernels", "layers", "losses", "model", "models", "optim", "sparse", "train",
     "Dense", "Dropout", "Flatten", "ReLU", "softmax_cross_entropy", "Sequential", "lenet_300_100",
     "SGD", "ConstantLR", "InvLR", "StepLR", "Callback", "evaluate", "fit",
 ]

@@ -1,0 +1,181 @@
+"""SparseDense: a pruned fully connected layer stored and computed in CSR (paper sec. 4).
+
+Activations inside the layer are kept *transposed*, batch last: the layer computes
+Y^T = act(W X^T + b) with X^T (in, N) contiguous (see :mod:`minnet.kernels.csr` for why), and
+returns Y^T.T, a free view with the usual shape (N, out). The next sparse layer takes .T of that
+view and gets back a contiguous X^T without copying, so only the first sparse layer of a stack
+(and the first backward step) ever transposes data.
+"""
+
+import numpy as np
+import scipy.sparse
+
+from minnet.errors import ShapeError
+from minnet.kernels.csr import (csr_matmul_t, csr_matmul_t_serial, csr_matvec, csr_matvec_serial,
+                                csr_sddmm_t, csr_t_matmul_t, csr_transpose_structure)
+from minnet.kernels.dense import relu_backward
+from minnet.layers.base import Layer, check_float_array
+from minnet.layers.dense import Dense
+from minnet.sparse.csr import csr_to_dense, dense_to_csr
+
+BACKENDS = ("minnet", "scipy")
+
+# Below this many multiply-adds (nnz * batch) a call runs on one thread: waking Numba's thread pool
+# costs ~10-80 us on a busy 2-core machine, more than such a product takes (measured with
+# `python -m minnet.bench sparse`; LeNet's layers at batch 1 are 0.3k-19k multiply-adds).
+PARALLEL_MIN_WORK = 200_000
+
+
+def _as_columns(x):
+    """X^T as a C-contiguous (features, N) array; free when x is the .T view a sparse layer returned."""
+    xt = x.T
+    return xt if xt.flags.c_contiguous else np.ascontiguousarray(xt)
+
+
+class SparseDense(Layer):
+    """A Dense layer whose weight matrix W (out, in) is stored in CSR: only the kept connections.
+
+    forward:  x (N, in) -> y (N, out)
+        Y^T = act(W X^T + b)        one Numba kernel (bias and ReLU fused), or scipy's CSR product
+    backward: dout (N, out) -> dx (N, in)
+        1. dZ^T = dout^T * [Y^T > 0]                 (undoes the ReLU; dZ^T = dout^T without it)
+        2. dW at the kept connections only: g[k] = (dZ^T X)[i_k, j_k]  (SDDMM, cost nnz * N)
+           db = sum_n dZ^T[:, n]
+        3. dX^T = W^T dZ^T                           (transposed structure, cost nnz * N)
+    cache: X^T and Y^T from the last forward.
+
+    params: "data" (nnz,) the kept weights in CSR order, "b" (out,). grads have the same shapes, so
+    :class:`minnet.optim.SGD` retrains the layer unchanged: it updates the data vector with an
+    all-True mask (pruned connections are not stored, so nothing can bring them back) and weight
+    decay / momentum act on exactly the surviving weights, as on the masked dense layer
+    (paper sec. 3.3: retrain the kept connections). ``indptr`` and ``indices`` are fixed.
+
+    backend: "minnet" (our Numba kernels) or "scipy" (scipy.sparse's CSR product) for forward;
+    backward always uses the Numba kernels.
+    """
+
+    kind = "fc"
+
+    def __init__(self, indptr, indices, data, bias, in_features, activation=None,
+                 backend="minnet", name=None):
+        super().__init__(name)
+        if activation not in (None, "relu"):
+            raise ValueError(f"SparseDense: activation must be None or 'relu', got {activation!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"SparseDense: backend must be one of {BACKENDS}, got {backend!r}")
+        indptr, indices = np.asarray(indptr, np.int32), np.asarray(indices)
+        data, bias = np.ascontiguousarray(data), np.ascontiguousarray(bias, dtype=data.dtype)
+        out_features = indptr.shape[0] - 1
+        if (bias.shape != (out_features,) or indices.shape != data.shape or data.ndim != 1
+                or indptr[0] != 0 or indptr[-1] != data.shape[0] or np.any(np.diff(indptr) < 0)
+                or (indices.size and (indices.min() < 0 or indices.max() >= in_features))):
+            raise ShapeError(f"SparseDense: inconsistent CSR arrays (indptr {indptr.shape}, "
+                             f"indices {indices.shape}, data {data.shape}, bias {bias.shape}, "
+                             f"in_features {in_features})")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.activation, self.backend = activation, backend
+        self.indptr, self.indices = indptr, indices
+        self.params = {"data": data, "b": bias}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        # The structure of W^T (a permutation of the entries), for dx in backward.
+        self.t_indptr, self.t_rows, self.t_perm = csr_transpose_structure(indptr, indices,
+                                                                          self.in_features)
+        self._scipy = None                  # scipy matrix sharing self.params["data"]
+        self._xt = self._yt = None
+
+    # -- conversion ------------------------------------------------------------------------------
+    @classmethod
+    def from_dense(cls, layer: Dense, backend="minnet", index_dtype=None):
+        """The SparseDense computing the same function as a (masked) Dense layer."""
+        indptr, indices, data = dense_to_csr(layer.params["W"], layer.masks["W"], index_dtype)
+        return cls(indptr, indices, data, layer.params["b"].copy(), layer.in_features,
+                   layer.activation, backend, layer.name)
+
+    def to_dense(self) -> Dense:
+        """The masked Dense layer with the same weights (pruned connections zero, mask False)."""
+        dense = Dense(self.in_features, self.out_features, self.activation, rng=0,
+                      dtype=self.dtype, name=self.name)
+        W, mask = csr_to_dense(self.indptr, self.indices, self.params["data"],
+                               (self.out_features, self.in_features))
+        dense.params["W"][...] = W
+        dense.params["b"][...] = self.params["b"]
+        dense.set_mask("W", mask)
+        dense.trainable = self.trainable
+        return dense
+
+    @property
+    def nnz(self):
+        """Number of stored (kept) connections."""
+        return int(self.params["data"].shape[0])
+
+    @property
+    def density(self):
+        """Kept fraction of the out x in connections."""
+        return self.nnz / (self.out_features * self.in_features)
+
+    # -- forward and backward --------------------------------------------------------------------
+    def forward(self, x, training=False):
+        data, b = self.params["data"], self.params["b"]
+        check_float_array(x, self.describe(), data.dtype)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ShapeError(f"{self.describe()}: expected input of shape (N, {self.in_features}), "
+                             f"got {x.shape}")
+        xt = _as_columns(x)
+        n = xt.shape[1]
+        relu = self.activation == "relu"
+        if self.backend == "scipy":
+            yt = self._scipy_matrix() @ (xt[:, 0] if n == 1 else xt)
+            yt = yt.reshape(self.out_features, n)
+            yt += b[:, None]
+            if relu:
+                np.maximum(yt, 0, out=yt)
+        else:
+            yt = np.empty((self.out_features, n), dtype=data.dtype)
+            serial = data.shape[0] * n < PARALLEL_MIN_WORK
+            if n == 1:    # 1-D views of the (in, 1) and (out, 1) arrays: the matvec kernel
+                (csr_matvec_serial if serial else csr_matvec)(
+                    self.indptr, self.indices, data, b, relu, xt.reshape(-1), yt.reshape(-1))
+            else:
+                (csr_matmul_t_serial if serial else csr_matmul_t)(
+                    self.indptr, self.indices, data, b, relu, xt, yt)
+        self._xt, self._yt = xt, yt
+        return yt.T
+
+    def backward(self, dout):
+        if self._xt is None:
+            raise RuntimeError(f"{self.describe()}: backward called before forward")
+        if dout.shape != (self._yt.shape[1], self._yt.shape[0]):
+            raise ShapeError(f"{self.describe()}: dout has shape {dout.shape}, "
+                             f"the last output had shape {self._yt.T.shape}")
+        dzt = _as_columns(dout)
+        if self.activation == "relu":                    # 1. undo the ReLU
+            masked = np.empty_like(self._yt)
+            relu_backward(dzt.reshape(-1), self._yt.reshape(-1), masked.reshape(-1))
+            dzt = masked
+        if self.trainable:                               # 2. gradients at the kept connections
+            csr_sddmm_t(self.indptr, self.indices, dzt, self._xt, self.grads["data"])
+            np.sum(dzt, axis=1, out=self.grads["b"])
+        dxt = np.empty((self.in_features, dzt.shape[1]), dtype=dzt.dtype)
+        csr_t_matmul_t(self.t_indptr, self.t_rows, self.t_perm, self.params["data"], dzt, dxt)
+        return dxt.T                                     # 3. gradient for the layer below
+
+    def _scipy_matrix(self):
+        # scipy takes int32 indices only; the matrix shares our data array, so optimiser steps
+        # (in place) are seen. It is rebuilt only if the array was replaced (astype, loading).
+        data = self.params["data"]
+        if self._scipy is None or self._scipy.data is not data:
+            self._scipy = scipy.sparse.csr_matrix(
+                (data, self.indices.astype(np.int32), self.indptr),
+                shape=(self.out_features, self.in_features), copy=False)
+            self._scipy.data = data
+        return self._scipy
+
+    def astype(self, dtype):
+        super().astype(dtype)
+        self._scipy = None
+        return self
+
+    def config(self):
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "activation": self.activation, "backend": self.backend, "nnz": self.nnz,
+                "name": self.name}

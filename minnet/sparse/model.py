@@ -1,0 +1,39 @@
+"""to_sparse / to_dense: convert a whole pruned model between masked-dense and CSR layers.
+
+The result is an ordinary :class:`minnet.Sequential`, so ``forward``, ``predict``,
+:func:`minnet.train.fit` and :class:`minnet.optim.SGD` work on it unchanged.
+"""
+
+import copy
+
+from minnet.layers.dense import Dense
+from minnet.model import Sequential
+from minnet.sparse.layers import BACKENDS, SparseDense
+
+
+def to_sparse(model: Sequential, backend="minnet", index_dtype=None) -> Sequential:
+    """A copy of ``model`` whose Dense layers store and multiply W in CSR (paper sec. 4).
+
+    model: a (pruned) Sequential; each weight's mask decides which connections are stored.
+    backend: "minnet" (Numba kernels) or "scipy" (scipy.sparse CSR) for the forward products.
+    index_dtype: column index type; default int16 when a layer has < 32768 inputs, else int32.
+    Other layers are deep-copied. The outputs equal the masked dense model's up to float32 rounding
+    (the sums run in a different order).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"to_sparse: backend must be one of {BACKENDS}, got {backend!r}")
+    layers = []
+    for layer in model.layers:
+        if isinstance(layer, Dense):
+            sparse = SparseDense.from_dense(layer, backend, index_dtype)
+            sparse.trainable = layer.trainable
+            layers.append(sparse)
+        else:
+            layers.append(copy.deepcopy(layer))
+    return Sequential(layers)
+
+
+def to_dense(model: Sequential) -> Sequential:
+    """The masked dense model back from a sparse one (e.g. to save it or prune it further)."""
+    return Sequential([layer.to_dense() if isinstance(layer, SparseDense) else copy.deepcopy(layer)
+                       for layer in model.layers])
