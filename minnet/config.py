@@ -1,0 +1,132 @@
+"""The settings of a train/prune run, and loading them from a TOML file with validation.
+
+:class:`RunConfig` lists every option with its type and default; the CLI's flags and a TOML file
+(read with the standard library's ``tomllib``) both fill the same fields. An unknown key or a value of
+the wrong type raises :class:`minnet.errors.ConfigError` naming the key, so a typo cannot silently
+fall back to a default.
+"""
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+
+from minnet.errors import ConfigError
+
+MODELS = ("lenet300", "lenet5")
+
+
+@dataclass
+class RunConfig:
+    """Every setting of ``python -m minnet train|prune`` (paper defaults come from minnet.pruning.paper).
+
+    Phases of a run: dense training (``epochs`` at ``lr``, ``regularization``), then for every entry of
+    ``phases`` (layer kinds, e.g. ["fc", "conv"] = prune and retrain FC with conv frozen, then conv
+    with FC frozen; "all" = both at once) ``rounds`` rounds of prune -> retrain
+    (``retrain_epochs`` at ``retrain_lr``, default lr / 10, with ``retrain_regularization``).
+    ``targets`` maps layer names to their final sparsity (method "sparsity"), final quality
+    parameter (method "std") or, under the key "all", the one global sparsity (method "global").
+    ``schedule`` is "geometric" (sparsity) / "linear" (quality) or an explicit list, one entry per
+    round, of numbers or {layer: target} tables.
+    """
+
+    model: str = "lenet300"
+    seed: int = 0
+    data: str | None = None
+    train_limit: int | None = None        # use only the first N training images (smoke tests)
+    test_limit: int | None = None
+    batch_size: int = 64
+    epochs: int = 20
+    lr: float = 0.01
+    lr_policy: str = "inv"                # Caffe's LeNet solver: inv, gamma 1e-4, power 0.75
+    momentum: float = 0.9
+    regularization: str = "l2"            # "l2" or "l1" for dense training (paper sec. 3.1)
+    reg_strength: float = 5e-4
+    dropout: float = 0.0
+    method: str = "sparsity"
+    targets: dict = field(default_factory=dict)
+    rounds: int = 3
+    schedule: str | list = "geometric"
+    phases: list = field(default_factory=lambda: ["fc"])
+    retrain_epochs: int = 10
+    retrain_lr: float | None = None       # None: lr / 10, the paper's choice for LeNet (sec. 3.3)
+    retrain_lr_policy: str = "inv"
+    retrain_regularization: str = "l2"
+    retrain_reg_strength: float = 5e-4
+    adjust_dropout: bool = True
+    reinit: bool = False                  # the sec. 3.3 ablation: re-initialise the survivors
+
+    def effective_retrain_lr(self):
+        """The retraining learning rate: ``retrain_lr`` or, if unset, ``lr / 10``."""
+        return self.lr / 10 if self.retrain_lr is None else self.retrain_lr
+
+    def to_dict(self):
+        """Plain data (for config.json and report.json)."""
+        return dataclasses.asdict(self)
+
+
+# The accepted Python types of each field (int is accepted where a float is expected).
+_TYPES = {
+    "model": (str,), "seed": (int,), "data": (str, type(None)), "train_limit": (int, type(None)),
+    "test_limit": (int, type(None)), "batch_size": (int,), "epochs": (int,), "lr": (float, int),
+    "lr_policy": (str,), "momentum": (float, int), "regularization": (str,),
+    "reg_strength": (float, int), "dropout": (float, int), "method": (str,), "targets": (dict,),
+    "rounds": (int,), "schedule": (str, list), "phases": (list,), "retrain_epochs": (int,),
+    "retrain_lr": (float, int, type(None)), "retrain_lr_policy": (str,),
+    "retrain_regularization": (str,), "retrain_reg_strength": (float, int),
+    "adjust_dropout": (bool,), "reinit": (bool,),
+}
+_CHOICES = {"model": MODELS, "lr_policy": ("inv", "constant"), "retrain_lr_policy": ("inv", "constant"),
+            "regularization": ("l1", "l2"), "retrain_regularization": ("l1", "l2"),
+            "method": ("std", "sparsity", "global")}
+_NON_NEGATIVE = ("seed", "epochs", "retrain_epochs", "reg_strength", "retrain_reg_strength", "lr")
+_POSITIVE = ("batch_size", "rounds", "train_limit", "test_limit")
+
+
+def check_config(cfg: RunConfig) -> RunConfig:
+    """Validate every field's type and range; raise ConfigError naming the first bad key."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        allowed = _TYPES[f.name]
+        # bool is a subclass of int: "epochs = true" must not pass as 1.
+        if isinstance(value, bool) and bool not in allowed or not isinstance(value, allowed):
+            names = " or ".join("none" if t is type(None) else t.__name__ for t in allowed)
+            raise ConfigError(f"config key {f.name!r}: expected {names}, got {type(value).__name__} {value!r}")
+        if f.name in _CHOICES and value not in _CHOICES[f.name]:
+            raise ConfigError(f"config key {f.name!r}: {value!r} is not one of {list(_CHOICES[f.name])}")
+        if f.name in _NON_NEGATIVE and value < 0 or f.name in _POSITIVE and value is not None and value < 1:
+            raise ConfigError(f"config key {f.name!r}: {value!r} is out of range")
+    for name, value in cfg.targets.items():
+        if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key 'targets.{name}': expected a number, got {value!r}")
+    for kinds in cfg.phases:
+        if kinds not in ("fc", "conv", "all"):
+            raise ConfigError(f"config key 'phases': entries must be 'fc', 'conv' or 'all', got {kinds!r}")
+    if isinstance(cfg.schedule, str) and cfg.schedule not in ("geometric", "linear"):
+        raise ConfigError(f"config key 'schedule': {cfg.schedule!r} is not 'geometric', 'linear' or a list")
+    if not 0.0 <= cfg.dropout < 1.0 or not 0.0 <= cfg.momentum < 1.0:
+        raise ConfigError("config keys 'dropout' and 'momentum' must lie in [0, 1)")
+    return cfg
+
+
+def config_from_dict(values: dict, base: RunConfig | None = None) -> RunConfig:
+    """A RunConfig from ``base`` (or the defaults) with ``values`` replacing fields; validated.
+
+    Unknown keys raise ConfigError naming them (with the valid keys listed).
+    """
+    base = base if base is not None else RunConfig()
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(f"unknown config key {key!r}; valid keys: {sorted(known)}")
+    return check_config(dataclasses.replace(base, **values))
+
+
+def load_config_file(path) -> dict:
+    """Read a TOML file into a dict (keys are checked when it is applied with ``config_from_dict``)."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None

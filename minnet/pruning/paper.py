@@ -1,0 +1,74 @@
+"""The paper's numbers: per-layer keep ratios (Tables 2-5) and the default run settings for LeNet.
+
+Han et al. 2015 report, for each network, the fraction of each layer's weights that survives
+pruning. ``paper_keep_ratios`` returns those fractions; the LeNet defaults below turn them into
+target sparsities for :func:`minnet.pruning.pipeline.run_pipeline`.
+"""
+
+_KEEP_RATIOS = {
+    # Table 2
+    "lenet300": {"fc1": 0.08, "fc2": 0.09, "fc3": 0.26},
+    # Table 3
+    "lenet5": {"conv1": 0.66, "conv2": 0.12, "fc1": 0.08, "fc2": 0.19},
+    # Table 4
+    "alexnet": {"conv1": 0.84, "conv2": 0.38, "conv3": 0.35, "conv4": 0.37, "conv5": 0.37,
+                "fc6": 0.09, "fc7": 0.09, "fc8": 0.25},
+    # Table 5
+    "vgg16": {"conv1_1": 0.58, "conv1_2": 0.22, "conv2_1": 0.34, "conv2_2": 0.36, "conv3_1": 0.53,
+              "conv3_2": 0.24, "conv3_3": 0.42, "conv4_1": 0.32, "conv4_2": 0.27, "conv4_3": 0.34,
+              "conv5_1": 0.35, "conv5_2": 0.29, "conv5_3": 0.36, "fc6": 0.04, "fc7": 0.04,
+              "fc8": 0.23},
+}
+
+
+def paper_keep_ratios(network):
+    """{layer name: fraction of weights kept} as reported by the paper for ``network``.
+
+    network: "lenet300" (Table 2), "lenet5" (Table 3), "alexnet" (Table 4) or "vgg16" (Table 5).
+    Layer names are those of :mod:`minnet.models`. Example: paper_keep_ratios("lenet300")["fc1"] = 0.08.
+    """
+    key = {"lenet_300_100": "lenet300", "lenet-300-100": "lenet300", "vgg": "vgg16"}.get(network, network)
+    if key not in _KEEP_RATIOS:
+        raise ValueError(f"no paper keep ratios for {network!r}; known: {sorted(_KEEP_RATIOS)}")
+    return dict(_KEEP_RATIOS[key])
+
+
+def keep_ratios_to_sparsities(keep_ratios):
+    """{layer: keep fraction} -> {layer: sparsity = 1 - keep} (the form ``prune_model`` takes)."""
+    return {name: round(1.0 - keep, 10) for name, keep in keep_ratios.items()}
+
+
+# Default settings of `python -m minnet prune --model ...`: dense training with Caffe's LeNet solver
+# (lr 0.01, momentum 0.9, L2 5e-4, "inv" policy, batch 64), then iterative pruning to per-layer
+# targets a little below the paper's keep ratios (so the whole model, biases included, is >= 12x
+# smaller), retraining at lr / 10 with L2 (paper sec. 3.1, 3.3).
+PAPER_DEFAULTS = {
+    "lenet300": {
+        "epochs": 20,
+        "targets": keep_ratios_to_sparsities({"fc1": 0.075, "fc2": 0.09, "fc3": 0.25}),
+        "rounds": 3,
+        "retrain_epochs": 10,
+        "phases": ["fc"],
+    },
+    "lenet5": {
+        "epochs": 15,
+        "targets": keep_ratios_to_sparsities({"conv1": 0.66, "conv2": 0.12, "fc1": 0.075,
+                                              "fc2": 0.19}),
+        "rounds": 3,
+        "retrain_epochs": 4,
+        "phases": ["fc", "conv"],   # paper sec. 3.3: FC with conv frozen, then conv with FC frozen
+    },
+}
+
+# --quick: the same pipeline on a slice of the data with few epochs (a smoke test, < 1 minute).
+QUICK_OVERRIDES = {"train_limit": 6000, "test_limit": 2000, "epochs": 2, "retrain_epochs": 1,
+                   "rounds": 2}
+
+
+def paper_defaults(model):
+    """The default RunConfig fields for ``model`` ("lenet300" or "lenet5"), as a dict."""
+    if model not in PAPER_DEFAULTS:
+        raise ValueError(f"no defaults for model {model!r}; choose from {sorted(PAPER_DEFAULTS)}")
+    d = PAPER_DEFAULTS[model]
+    return {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
+            for k, v in d.items()}

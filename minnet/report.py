@@ -1,0 +1,45 @@
+"""The report of a run, as data (report.json) and as text (the paper's Table 1 line and Table 2).
+
+Everything in the report except its "timing" field is a pure function of the config and the seed,
+so an interrupted-and-resumed run writes the same report as an uninterrupted one.
+"""
+
+from minnet.stats import format_table, layer_stats, model_totals
+
+
+def build_report(*, command, cfg, dense_model, model, meta, sample):
+    """report.json's contents: model, seed, command, errors, params, compression, per-layer rows.
+
+    sample: a batch of inputs for the forward pass that measures output sizes and activations.
+    """
+    rows = layer_stats(model, sample)
+    totals = model_totals(model, rows)
+    dense_totals = model_totals(dense_model, layer_stats(dense_model, sample))
+    return {
+        "model": cfg.model,
+        "seed": cfg.seed,
+        "command": command,
+        "config": cfg.to_dict(),
+        "error_before": meta["error_before"],
+        "error_after": meta["error_after"],
+        "params_before": dense_totals["params"],
+        "params_after": totals["remaining_params"],
+        "compression": dense_totals["params"] / totals["remaining_params"],
+        "totals": totals,
+        "layers": rows,
+        "rounds": meta["rounds"],
+        "history": meta["history"],
+        "timing": meta["timing"],
+    }
+
+
+def table1_line(report):
+    """One line in the form of the paper's Table 1: error before -> after, params, compression."""
+    return (f"{report['model']}: top-1 error {100 * report['error_before']:.2f}% -> "
+            f"{100 * report['error_after']:.2f}%, parameters {report['params_before']:,} -> "
+            f"{report['params_after']:,}, compression {report['compression']:.1f}x")
+
+
+def format_report(report):
+    """The per-layer table (paper Table 2 form) followed by the Table 1 line."""
+    return format_table(report["layers"], report["totals"]) + "\n" + table1_line(report)
