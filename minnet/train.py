@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from minnet.atomic import atomic_write_json
 from minnet.errors import DivergenceError, ShapeError
 from minnet.losses import softmax_cross_entropy
+from minnet.threads import blas_threads
 
 
 class Callback:
@@ -73,7 +74,7 @@ def check_finite(model, loss, epoch, batch):
 
 def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y_test=None,
         callbacks=(), progress=None, history=None, start_epoch=0, history_path=None,
-        loss_fn=softmax_cross_entropy):
+        loss_fn=softmax_cross_entropy, threads=None):
     """Train ``model`` with ``optimizer`` on (x, y) for epochs ``start_epoch .. epochs - 1``.
 
     x: (N, ...) float32, y: (N,) int labels. Each epoch visits a fresh permutation of the N examples
@@ -85,7 +86,8 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y
 
     progress: True/False, or None for "only when stderr is a terminal" (a tqdm bar with loss/acc).
     history: a dict to continue (when resuming); history_path: write the history as JSON (atomically)
-    after every epoch. Returns the history: {"epoch", "loss", "train_acc", "test_loss", "test_acc",
+    after every epoch. threads: BLAS threads while training (default 1; see :mod:`minnet.threads`).
+    Returns the history: {"epoch", "loss", "train_acc", "test_loss", "test_acc",
     "lr", "seconds"} lists, one entry per epoch.
     """
     if len(x) != len(y):
@@ -102,6 +104,15 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y
     for cb in callbacks:
         cb.model, cb.optimizer = model, optimizer
         cb.on_train_begin({"epochs": epochs, "start_epoch": start_epoch})
+    with blas_threads(threads):
+        _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_test, y_test, callbacks,
+                    progress, history, start_epoch, history_path, loss_fn)
+    return history
+
+
+def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_test, y_test, callbacks,
+                progress, history, start_epoch, history_path, loss_fn):
+    """The epoch loop of :func:`fit` (split out so the BLAS thread limit wraps all of it)."""
     n = len(x)
     n_batches = (n + batch_size - 1) // batch_size
     for epoch in range(start_epoch, epochs):
@@ -149,4 +160,3 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y
             atomic_write_json(history_path, history)
         for cb in callbacks:
             cb.on_epoch_end(epoch, logs)
-    return history
