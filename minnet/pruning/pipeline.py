@@ -143,10 +143,13 @@ def load_checkpoint(run_dir):
 class _EpochCheckpoint(Callback):
     """Checkpoint the run at the end of every epoch and record the epoch's wall time apart."""
 
-    def __init__(self, run_dir, meta, step_index):
-        self.run_dir, self.meta, self.step_index = run_dir, meta, step_index
+    def __init__(self, run_dir, meta, step_index, log=None):
+        self.run_dir, self.meta, self.step_index, self.log = run_dir, meta, step_index, log
 
     def on_epoch_end(self, epoch, logs):
+        if self.log is not None:     # fit prints its own line when its progress bar is on
+            test = "" if logs["test_acc"] is None else f", test error {100 * (1 - logs['test_acc']):.2f}%"
+            self.log(f"    epoch {epoch + 1}: loss {logs['loss']:.4f}{test} ({logs['seconds']:.1f} s)")
         self.meta["epoch"] = epoch + 1
         self.meta["timing"]["epoch_seconds"].append(round(logs["seconds"], 3))
         save_checkpoint(self.run_dir, self.model, self.optimizer, self.meta)
@@ -204,7 +207,8 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
         epochs = cfg.epochs if training else cfg.retrain_epochs
         label = "dense training" if training else f"retrain {step['phase']} round {step['round']}"
         log(f"[{i + 1}/{len(steps)}] {label}: {epochs} epochs")
-        callback = _EpochCheckpoint(run_dir, meta, i)
+        bar = sys.stderr.isatty() if progress is None else progress
+        callback = _EpochCheckpoint(run_dir, meta, i, log=None if bar else log)
         fit_kwargs = dict(epochs=epochs, batch_size=cfg.batch_size, seed=step_seed(cfg.seed, i),
                           x_test=x_test, y_test=y_test, callbacks=[callback], progress=progress,
                           history=history, start_epoch=meta["epoch"])

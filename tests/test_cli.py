@@ -1,0 +1,111 @@
+"""The command line and its config: layering, TOML validation, a tiny end-to-end run with --data."""
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from minnet.cli import main, make_parser, resolve_config
+from minnet.config import RunConfig, config_from_dict
+from minnet.errors import ConfigError
+from minnet.model import Sequential
+
+
+def write_idx(path, array):
+    """Write a uint8 array as a gzipped IDX file (magic 0x0000 08 ndim, big-endian sizes)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+@pytest.fixture(scope="module")
+def tiny_idx(tmp_path_factory):
+    """A 10-class IDX dataset of 28x28 images: class c lights up row block c (easy to learn)."""
+    d = tmp_path_factory.mktemp("idx")
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 300), ("t10k", 100)):
+        y = np.arange(n) % 10
+        x = rng.integers(0, 60, size=(n, 28, 28))
+        for i, c in enumerate(y):
+            x[i, 2 * c + 4:2 * c + 6, 4:24] = 250
+        write_idx(d / f"{prefix}-images-idx3-ubyte.gz", x)
+        write_idx(d / f"{prefix}-labels-idx1-ubyte.gz", y)
+    return d
+
+
+def args(*argv):
+    return make_parser().parse_args(list(argv))
+
+
+def test_config_layering_paper_defaults_file_quick_flags(tmp_path):
+    cfg = resolve_config(args("prune", "--model", "lenet300"))
+    assert cfg.targets == {"fc1": 0.925, "fc2": 0.91, "fc3": 0.75} and cfg.phases == ["fc"]
+    toml = tmp_path / "run.toml"
+    toml.write_text('epochs = 7\nrounds = 4\n[targets]\nfc1 = 0.9\n')
+    cfg = resolve_config(args("prune", "--model", "lenet300", "--config", str(toml), "--epochs", "3",
+                              "--target", "fc2=0.8", "--no-adjust-dropout"))
+    assert (cfg.epochs, cfg.rounds, cfg.targets, cfg.adjust_dropout) == (3, 4, {"fc2": 0.8}, False)
+    quick = resolve_config(args("prune", "--model", "lenet300", "--quick"))
+    assert quick.train_limit and quick.epochs <= 2
+    assert resolve_config(args("prune", "--schedule", "0.5,0.9")).schedule == [0.5, 0.9]
+    assert resolve_config(args("train", "--model", "lenet300")).phases == []
+
+
+@pytest.mark.parametrize("text, key", [("epoch = 3\n", "epoch"), ("epochs = '3'\n", "epochs"),
+                                       ("epochs = true\n", "epochs"), ("lr = -1.0\n", "lr"),
+                                       ("method = 'random'\n", "method"),
+                                       ("[targets]\nfc1 = 'x'\n", "targets.fc1"),
+                                       ("phases = ['pool']\n", "phases")])
+def test_bad_config_file_names_the_key(tmp_path, text, key):
+    toml = tmp_path / "bad.toml"
+    toml.write_text(text)
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        resolve_config(args("prune", "--config", str(toml)))
+
+
+def test_config_from_dict_and_effective_retrain_lr():
+    assert RunConfig(lr=0.01).effective_retrain_lr() == pytest.approx(0.001)   # paper: lr / 10
+    assert config_from_dict({"retrain_lr": 0.005}).effective_retrain_lr() == 0.005
+    with pytest.raises(ConfigError, match="unknown config key 'lrr'"):
+        config_from_dict({"lrr": 0.1})
+
+
+def test_prune_end_to_end_on_an_idx_dataset(tiny_idx, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["prune", "--model", "lenet300", "--data", str(tiny_idx), "--out", str(out),
+                 "--epochs", "3", "--retrain-epochs", "1", "--rounds", "2", "--seed", "1",
+                 "--lr", "0.05", "--no-progress"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Weights%" in printed and "compression" in printed
+    report = json.loads((out / "report.json").read_text())
+    for key in ("model", "seed", "command", "error_before", "error_after", "params_before",
+                "params_after", "compression", "layers", "timing"):
+        assert key in report
+    assert report["params_before"] == 266610 and report["compression"] > 12
+    assert [r["name"] for r in report["layers"]] == ["fc1", "fc2", "fc3"]
+    assert set(report["layers"][0]) >= {"name", "weights", "remaining", "flops", "remaining_flops"}
+    pruned = Sequential.load(out / "pruned.npz")
+    assert pruned.layer("fc1").masks["W"].mean() == pytest.approx(0.075, abs=1e-4)
+    assert Sequential.load(out / "dense.npz").layer("fc1").masks["W"].all()
+    # an existing run is not overwritten by accident
+    assert main(["prune", "--model", "lenet300", "--data", str(tiny_idx), "--out", str(out)]) == 2
+    # --resume of a finished run reproduces the same report (timing aside)
+    assert main(["prune", "--out", str(out), "--resume", "--data", str(tiny_idx), "--no-progress"]) == 0
+    again = json.loads((out / "report.json").read_text())
+    report.pop("timing"), again.pop("timing")
+    assert again == report
+
+
+def test_train_command_writes_model_and_history(tiny_idx, tmp_path):
+    out = tmp_path / "train"
+    assert main(["train", "--model", "lenet300", "--data", str(tiny_idx), "--out", str(out),
+                 "--epochs", "1", "--no-progress"]) == 0
+    assert (out / "model.npz").exists() and not (out / "pruned.npz").exists()
+    history = json.loads((out / "history.json").read_text())
+    assert len(history[0]["loss"]) == 1
+
+
+def test_bad_inputs_exit_with_code_2(tmp_path, capsys):
+    assert main(["prune", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
+    assert "error:" in capsys.readouterr().err

@@ -1,0 +1,102 @@
+"""The iterative pipeline: planned steps, checkpoints, and a resumed run matching an uninterrupted one."""
+
+import json
+
+import numpy as np
+import pytest
+
+import minnet.pruning.pipeline as pipeline
+from minnet.config import RunConfig
+from minnet.layers import Dense, Dropout, Flatten
+from minnet.model import Sequential
+from minnet.pruning import plan_steps, run_pipeline
+
+
+def builder(seed):
+    s = np.random.SeedSequence(seed).spawn(3)
+    return Sequential([Flatten(name="flatten"),
+                       Dense(20, 16, activation="relu", rng=np.random.default_rng(s[0]), name="fc1"),
+                       Dropout(0.5, seed=s[2], name="drop1"),
+                       Dense(16, 3, rng=np.random.default_rng(s[1]), name="fc2")])
+
+
+def data(n=192, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = (rng.normal(size=(n, 20)) + y[:, None]).astype(np.float32)
+    return (x[:128], y[:128]), (x[128:], y[128:])
+
+
+def config(**kw):
+    base = dict(model="lenet300", epochs=2, retrain_epochs=2, rounds=2, batch_size=32, lr=0.05,
+                targets={"fc1": 0.75, "fc2": 0.5}, phases=["fc"])
+    base.update(kw)
+    return RunConfig(**base)
+
+
+def test_plan_steps_iterative_and_one_shot():
+    steps = plan_steps(config(), builder(0))
+    assert [s["step"] for s in steps] == ["train", "prune", "retrain", "prune", "retrain"]
+    # geometric: fc1 final keep 25% -> 50% then 25%
+    assert steps[1]["targets"]["fc1"] == pytest.approx(0.5) and steps[3]["targets"]["fc1"] == pytest.approx(0.75)
+    one_shot = plan_steps(config(rounds=1), builder(0))
+    assert [s["step"] for s in one_shot] == ["train", "prune", "retrain"]
+    explicit = plan_steps(config(schedule=[0.3, 0.6, 0.9]), builder(0))
+    assert [s["targets"] for s in explicit if s["step"] == "prune"] == [
+        {"fc1": 0.3, "fc2": 0.3}, {"fc1": 0.6, "fc2": 0.6}, {"fc1": 0.9, "fc2": 0.9}]
+
+
+def test_pipeline_reaches_targets_and_adjusts_dropout(tmp_path):
+    meta = run_pipeline(config(), builder, data(), tmp_path, progress=False, log=lambda m: None)
+    model = meta["model"]
+    assert model.layer("fc1").masks["W"].mean() == pytest.approx(0.25)
+    assert model.layer("fc2").masks["W"].mean() == pytest.approx(0.5)
+    # drop1 follows fc1 (25% kept): 0.5 * sqrt(0.25) = 0.25
+    assert model.layer("drop1").rate == pytest.approx(0.25)
+    assert [r["round"] for r in meta["rounds"]] == [1, 2]
+    assert all(r["error_after_retrain"] is not None for r in meta["rounds"])
+    for name in ("checkpoint.npz", "dense.npz", "pruned.npz"):
+        assert (tmp_path / name).exists()
+
+
+class Killed(Exception):
+    pass
+
+
+def test_resume_after_a_kill_is_bit_identical(tmp_path, monkeypatch):
+    cfg = config()
+    full = run_pipeline(cfg, builder, data(), tmp_path / "full", progress=False, log=lambda m: None)
+
+    # "Kill" the second run right after its 5th checkpoint (mid-way through round 1's retraining).
+    real_save, calls = pipeline.save_checkpoint, []
+
+    def dying_save(*args, **kwargs):
+        real_save(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 5:
+            raise Killed
+
+    monkeypatch.setattr(pipeline, "save_checkpoint", dying_save)
+    with pytest.raises(Killed):
+        run_pipeline(cfg, builder, data(), tmp_path / "cut", progress=False, log=lambda m: None)
+    monkeypatch.setattr(pipeline, "save_checkpoint", real_save)
+    resumed = run_pipeline(cfg, builder, data(), tmp_path / "cut", resume=True, progress=False,
+                           log=lambda m: None)
+
+    a, b = full.pop("model"), resumed.pop("model")
+    for la, lb in zip(a.layers, b.layers):
+        for k in la.params:
+            np.testing.assert_array_equal(la.params[k], lb.params[k])
+        for k in la.masks:
+            np.testing.assert_array_equal(la.masks[k], lb.masks[k])
+    full.pop("timing"), resumed.pop("timing")
+    assert json.dumps(full, sort_keys=True) == json.dumps(resumed, sort_keys=True)
+
+
+def test_reinit_option_runs_and_differs(tmp_path):
+    kept = run_pipeline(config(rounds=1), builder, data(), tmp_path / "a", progress=False,
+                        log=lambda m: None)["model"]
+    reinit = run_pipeline(config(rounds=1, reinit=True), builder, data(), tmp_path / "b",
+                          progress=False, log=lambda m: None)["model"]
+    np.testing.assert_array_equal(kept.layer("fc1").masks["W"], reinit.layer("fc1").masks["W"])
+    assert not np.array_equal(kept.layer("fc1").params["W"], reinit.layer("fc1").params["W"])
