@@ -1,0 +1,57 @@
+"""Per-layer sensitivity analysis (Han et al. 2015, Figure 6).
+
+Prune one layer alone at increasing sparsities, without retraining, and measure accuracy. Layers
+whose accuracy collapses early (the paper: conv layers, the first one most) are "sensitive" and get
+the smaller thresholds. Every level starts again from a snapshot of the trained weights: reusing one
+pruned copy across levels would measure cumulative damage instead.
+"""
+
+from joblib import Parallel, delayed
+
+from minnet.pruning.criteria import prune_by_sparsity
+from minnet.pruning.prune import select_layers
+from minnet.train import evaluate
+
+
+def _check_percentages(sparsities):
+    levels = list(sparsities)
+    for s in levels:
+        if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 100:
+            raise ValueError(f"sparsities are integer percentages in [0, 100), got {s!r} "
+                             "(integers so that table keys are exact, unlike np.arange floats)")
+    if not levels:
+        raise ValueError("give at least one sparsity level")
+    return levels
+
+
+def _layer_curve(snapshot, layer_name, levels, x, y, batch_size):
+    """Accuracy rows of one layer; each level prunes a fresh copy of ``snapshot``."""
+    rows = []
+    for pct in levels:
+        model = snapshot.copy()                      # restore the trained weights for every level
+        layer = model.layer(layer_name)
+        layer.set_mask("W", prune_by_sparsity(layer.params["W"], pct / 100) & layer.masks["W"])
+        acc = evaluate(model, x, y, batch_size=batch_size)["accuracy"]
+        rows.append({"layer": layer_name, "sparsity": pct, "accuracy": acc})
+    return rows
+
+
+def sensitivity_analysis(model, x, y, sparsities=tuple(range(0, 100, 10)), kinds=("fc", "conv"),
+                         n_jobs=1, batch_size=1000):
+    """For every prunable layer alone and every sparsity (percent), the accuracy without retraining.
+
+    model: a trained Sequential (left unchanged); x (N, ...), y (N,): evaluation data;
+    sparsities: integer percentages in [0, 100) of the layer's weights removed (by magnitude);
+    n_jobs: joblib worker processes (1 = serial; the rows are identical either way, because each
+    level is a deterministic function of the snapshot). Returns a list of
+    {"layer": name, "sparsity": int percent, "accuracy": float}, layers in model order.
+    """
+    levels = _check_percentages(sparsities)
+    snapshot = model.copy()
+    names = [l.name for l in select_layers(snapshot, kinds)]
+    if n_jobs == 1:
+        curves = [_layer_curve(snapshot, n, levels, x, y, batch_size) for n in names]
+    else:
+        curves = Parallel(n_jobs=n_jobs)(delayed(_layer_curve)(snapshot, n, levels, x, y, batch_size)
+                                         for n in names)
+    return [row for curve in curves for row in curve]
