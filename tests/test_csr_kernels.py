@@ -1,5 +1,5 @@
 """CSR kernels against their NumPy references: all-zero rows, empty matrices, unsorted indices,
-int16 and int32 column indices, float32 and float64, and bit-identical results across runs and
+signed and unsigned 16/32-bit column indices, float32 and float64, and bit-identical results across runs and
 thread counts (the kernels parallelise over output rows, so each output has one summation order)."""
 
 import numba
@@ -41,17 +41,20 @@ def assert_close(mine, ref, rtol=1e-5, what=""):
                                        f"reference {ref[worst]!r} (max |ref| {scale:.3g})")
 
 
-CASES = [  # (rows, cols, density, zero_rows, shuffle, index dtype)
-    (7, 5, 0.5, (0, 3), False, np.int16),
-    (300, 784, 0.08, (1, 2, 299), True, np.int16),
-    (100, 300, 0.09, (), True, np.int32),
-    (10, 100, 0.26, (9,), False, np.int32),
-    (4, 6, 0.0, (), False, np.int16),           # every connection pruned: nnz = 0
+# Every (index type, float type) pair compiles each kernel once more (~1 s each on a cold cache),
+# so the cases cover what minnet uses (uint16/uint32 indices, float32; float64 for gradient checks)
+# plus one signed-index case, rather than the full product.
+CASES = [  # (rows, cols, density, zero_rows, shuffle, index dtype, float dtype)
+    (7, 5, 0.5, (0, 3), False, np.uint16, np.float32),
+    (300, 784, 0.08, (1, 2, 299), True, np.uint16, np.float32),
+    (30, 70000, 0.01, (4,), True, np.uint32, np.float32),   # more columns than uint16 can index
+    (100, 300, 0.09, (), True, np.int32, np.float32),
+    (10, 100, 0.26, (9,), False, np.uint16, np.float64),
+    (4, 6, 0.0, (), False, np.uint16, np.float32),          # every connection pruned: nnz = 0
 ]
 
 
-@pytest.mark.parametrize("rows,cols,density,zero_rows,shuffle,itype", CASES)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows,cols,density,zero_rows,shuffle,itype,dtype", CASES)
 def test_forward_kernels_match_reference(rows, cols, density, zero_rows, shuffle, itype, dtype):
     indptr, indices, data = random_csr(rows, cols, density, 1, itype, dtype, zero_rows, shuffle)
     rng = np.random.default_rng(2)
@@ -73,9 +76,9 @@ def test_forward_kernels_match_reference(rows, cols, density, zero_rows, shuffle
             assert out[i, 0] == (max(bias[i], 0) if relu else bias[i])
 
 
-@pytest.mark.parametrize("rows,cols,density,zero_rows,shuffle,itype", CASES)
-def test_backward_kernels_match_reference(rows, cols, density, zero_rows, shuffle, itype):
-    indptr, indices, data = random_csr(rows, cols, density, 3, itype, np.float64, zero_rows, shuffle)
+@pytest.mark.parametrize("rows,cols,density,zero_rows,shuffle,itype,dtype", CASES)
+def test_backward_kernels_match_reference(rows, cols, density, zero_rows, shuffle, itype, dtype):
+    indptr, indices, data = random_csr(rows, cols, density, 3, itype, np.float64, zero_rows, shuffle)  # float64: exact
     rng = np.random.default_rng(4)
     n = 5
     dzt, xt = rng.standard_normal((rows, n)), rng.standard_normal((cols, n))
@@ -113,7 +116,7 @@ def test_empty_matrix_shapes():
 
 
 def test_parallel_kernels_are_bit_identical_across_runs_and_thread_counts():
-    indptr, indices, data = random_csr(500, 700, 0.1, 5, np.int16, shuffle=True)
+    indptr, indices, data = random_csr(500, 700, 0.1, 5, np.uint16, shuffle=True)
     rng = np.random.default_rng(6)
     xt = rng.standard_normal((700, 16)).astype(np.float32)
     dzt = rng.standard_normal((500, 16)).astype(np.float32)

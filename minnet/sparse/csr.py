@@ -1,8 +1,8 @@
 """Turning a masked dense weight matrix into CSR arrays, and back (the format itself: kernels/csr.py).
 
 Index types are the narrowest that fit (paper sec. 4 stores indices in few bits): column indices are
-int16 when the matrix has fewer than 32768 columns, else int32; row pointers are int32. Signed types
-because Numba and scipy index fastest with them; the saved files go narrower still (storage.py).
+uint16 when the matrix has at most 65536 columns, else uint32; row pointers are int32. (scipy gets
+its own int32 copy of the indices; the saved files go narrower still, see storage.py.)
 """
 
 import numpy as np
@@ -11,8 +11,9 @@ from minnet.errors import ShapeError
 
 
 def column_index_dtype(n_cols: int):
-    """int16 if every column index fits (n_cols <= 32768), else int32."""
-    return np.dtype(np.int16) if n_cols <= np.iinfo(np.int16).max + 1 else np.dtype(np.int32)
+    """uint16 if every column index fits (n_cols <= 65536), else uint32 (see kernels/csr.py: why
+    unsigned)."""
+    return np.dtype(np.uint16) if n_cols <= np.iinfo(np.uint16).max + 1 else np.dtype(np.uint32)
 
 
 def narrowest_unsigned_dtype(max_value: int):

@@ -16,7 +16,7 @@ def to_sparse(model: Sequential, backend="minnet", index_dtype=None) -> Sequenti
 
     model: a (pruned) Sequential; each weight's mask decides which connections are stored.
     backend: "minnet" (Numba kernels) or "scipy" (scipy.sparse CSR) for the forward products.
-    index_dtype: column index type; default int16 when a layer has < 32768 inputs, else int32.
+    index_dtype: column index type; default uint16 when a layer has <= 65536 inputs, else uint32.
     Other layers are deep-copied. The outputs equal the masked dense model's up to float32 rounding
     (the sums run in a different order).
     """
