@@ -1,0 +1,219 @@
+"""``python -m minnet.bench sparse``: pruned layers and models in CSR vs dense BLAS (paper sec. 4).
+
+Cases, all measured in one run, interleaved, with medians over ``--repeats``:
+  * y = W x for one layer at the paper's densities, batch 1 and 64, three back-ends:
+    dense BLAS (``W @ X^T``), scipy's CSR (``csr_matrix @ X^T``) and minnet's Numba CSR kernels
+    (:func:`minnet.sparse.layers.csr_forward_t`). LeNet-300-100's fc1/fc2/fc3 (8%, 9%, 26%, Table 2),
+    AlexNet's fc6 and fc7 (9%, Table 4) and VGG-16's fc6 (4%, Table 5). Weights are random; the
+    speed of a CSR product depends on the shape and the number of nonzeros, not on their values.
+  * whole-model inference of the pruned LeNet-300-100 (and LeNet-5 once minnet has Conv2D and
+    ``models.lenet5``) at batch 1 and 1000: ``Sequential.forward`` of the masked dense model vs the
+    same model after ``to_sparse``.
+  * one retraining epoch of the pruned LeNet-300-100 with ``minnet.train.fit`` (MNIST, batch 64),
+    masked dense vs sparse.
+  * a thread-contention probe: minnet's 2-thread kernel right after a dense BLAS call vs after a pause.
+``--json PATH`` writes {"machine": ..., "records": [{"case", "rows", "cols", "density", "batch",
+"backend", "median_s", "repeats"}, ...]}.
+"""
+
+import argparse
+import time
+
+import numpy as np
+import scipy.sparse
+
+from minnet.atomic import atomic_write_json
+from minnet.bench import format_table, interleaved_times, machine_info, median
+from minnet.models import lenet_300_100
+from minnet.sparse import to_sparse
+from minnet.sparse.csr import column_index_dtype
+from minnet.sparse.layers import csr_forward_t
+
+LAYER_CASES = [  # (case, rows = outputs, cols = inputs, kept fraction) from the paper's tables
+    ("lenet300_fc1", 300, 784, 0.08),
+    ("lenet300_fc2", 100, 300, 0.09),
+    ("lenet300_fc3", 10, 100, 0.26),
+    ("alexnet_fc6", 4096, 9216, 0.09),
+    ("alexnet_fc7", 4096, 4096, 0.09),
+    ("vgg16_fc6", 4096, 25088, 0.04),
+]
+LENET300_DENSITIES = {"fc1": 0.08, "fc2": 0.09, "fc3": 0.26}        # paper Table 2
+LENET5_DENSITIES = {"conv1": 0.66, "conv2": 0.12, "fc1": 0.08, "fc2": 0.19}   # paper Table 3
+
+
+def random_pruned_matrix(rows, cols, density, seed=0):
+    """(W dense float32 with zeros, indptr, indices (narrowest), data) for a random mask."""
+    rng = np.random.default_rng(seed)
+    W = np.zeros((rows, cols), dtype=np.float32)
+    for r0 in range(0, rows, 512):              # in chunks: VGG's fc6 mask alone would be 100M draws
+        keep = rng.random((min(512, rows - r0), cols), dtype=np.float32) < density
+        W[r0:r0 + 512][keep] = rng.standard_normal(int(keep.sum()), dtype=np.float32)
+    mask = W != 0
+    indptr = np.zeros(rows + 1, dtype=np.int32)
+    np.cumsum(mask.sum(axis=1), out=indptr[1:])
+    indices = np.nonzero(mask)[1].astype(column_index_dtype(cols))
+    return W, indptr, indices, W[mask]
+
+
+def layer_product_cases(rows, cols, density, batch, seed=0):
+    """{backend: zero-argument callable computing Y^T = W X^T} for one layer shape and batch."""
+    W, indptr, indices, data = random_pruned_matrix(rows, cols, density, seed)
+    A = scipy.sparse.csr_matrix((data, indices.astype(np.int32), indptr), shape=(rows, cols))
+    xt = np.random.default_rng(seed + 1).random((cols, batch), dtype=np.float32)
+    out = np.empty((rows, batch), dtype=np.float32)
+    zero_bias = np.zeros(rows, dtype=np.float32)
+    if batch == 1:    # matrix-vector products on 1-D vectors (BLAS sgemv, scipy's csr_matvec)
+        x1, out1 = xt[:, 0].copy(), out[:, 0].copy()
+        dense = lambda: np.dot(W, x1, out=out1)
+        scipy_ = lambda: A @ x1
+    else:
+        dense = lambda: np.dot(W, xt, out=out)
+        scipy_ = lambda: A @ xt
+    minnet = lambda: csr_forward_t(indptr, indices, data, zero_bias, False, xt, out)
+    return {"dense": dense, "scipy": scipy_, "minnet": minnet}, int(data.shape[0])
+
+
+def prune_randomly(model, densities, seed=0):
+    """Random masks at the given kept fraction per layer name (what pruning would give in shape)."""
+    rng = np.random.default_rng(seed)
+    for layer in model.prunable_layers():
+        layer.set_mask("W", rng.random(layer.params["W"].shape) < densities[layer.name])
+    return model
+
+
+def pruned_models():
+    """{case: (masked dense model, input shape)} for the models minnet has."""
+    models = {"lenet300_model": (prune_randomly(lenet_300_100(seed=0), LENET300_DENSITIES), (784,))}
+    try:
+        from minnet.models import lenet5
+    except ImportError:
+        lenet5 = None
+    if lenet5 is not None:
+        models["lenet5_model"] = (prune_randomly(lenet5(seed=0), LENET5_DENSITIES), (1, 28, 28))
+    return models
+
+
+def sparse_convertible(model):
+    """True when to_sparse converts every prunable layer (Conv2D support may still be missing)."""
+    return all(not l.masks for l in to_sparse(model).layers)
+
+
+def contention_probe(repeats, pause_s):
+    """minnet's parallel CSR kernel (AlexNet fc6, batch 1) right after a dense BLAS call vs after
+    ``pause_s`` of quiet: measures how much the two thread pools disturb each other."""
+    cases, _ = layer_product_cases(4096, 9216, 0.09, 1)
+    after_blas, after_pause = [], []
+    for _ in range(repeats):
+        cases["dense"]()
+        start = time.perf_counter()
+        cases["minnet"]()
+        after_blas.append(time.perf_counter() - start)
+        time.sleep(pause_s)
+        start = time.perf_counter()
+        cases["minnet"]()
+        after_pause.append(time.perf_counter() - start)
+        time.sleep(pause_s)
+    return median(after_blas), median(after_pause)
+
+
+def retrain_epoch_times(repeats):
+    """Seconds for one fit() epoch on MNIST (batch 64) of the pruned LeNet-300-100, dense vs sparse."""
+    from minnet.data import load_mnist
+    from minnet.optim import SGD
+    from minnet.train import fit
+    (x, y), _ = load_mnist(verify=False)
+    dense = prune_randomly(lenet_300_100(seed=0), LENET300_DENSITIES)
+    sparse = to_sparse(dense)
+    epoch = lambda m: fit(m, SGD(0.001, momentum=0.9, weight_decay=5e-4), x, y, epochs=1,
+                          batch_size=64, progress=False)
+    return interleaved_times({"dense": lambda: epoch(dense), "minnet": lambda: epoch(sparse)},
+                             repeats=repeats, pause_s=0.5, target_s=0.0)
+
+
+def _time_fmt(seconds):
+    return f"{seconds * 1e6:.1f} us" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m minnet.bench sparse", description=__doc__.split("\n")[0])
+    p.add_argument("--repeats", type=int, default=15, help="timed samples per case (default 15)")
+    p.add_argument("--pause", type=float, default=0.02,
+                   help="seconds of quiet before each sample (lets thread pools stop spinning)")
+    p.add_argument("--json", metavar="PATH", help="also write the numbers as JSON records")
+    p.add_argument("--no-epoch", action="store_true", help="skip the retraining-epoch case (~15 s)")
+    args = p.parse_args(argv)
+
+    records, rows = [], []
+
+    def record(case, n_rows, n_cols, density, batch, times):
+        row = {"case": case, "shape": f"{n_rows}x{n_cols}" if n_rows else "model",
+               "density": density, "batch": batch}
+        for backend, t in times.items():
+            records.append({"case": case, "rows": n_rows, "cols": n_cols, "density": density,
+                            "batch": batch, "backend": backend, "median_s": median(t),
+                            "repeats": len(t)})
+            row[backend] = median(t)
+        if "minnet" in row:
+            row["dense/minnet"] = row["dense"] / row["minnet"]
+            if "scipy" in row:
+                row["scipy/minnet"] = row["scipy"] / row["minnet"]
+        rows.append(row)
+
+    for case, n_rows, n_cols, density in LAYER_CASES:
+        for batch in (1, 64):
+            cases, nnz = layer_product_cases(n_rows, n_cols, density, batch)
+            record(case, n_rows, n_cols, density, batch,
+                   interleaved_times(cases, args.repeats, args.pause))
+
+    for case, (model, shape) in pruned_models().items():
+        if not sparse_convertible(model):
+            print(f"note: {case}: to_sparse cannot convert every layer yet; skipped")
+            continue
+        kept = model.count_params(nonzero=True) / model.count_params()
+        backends = {"dense": model, "scipy": to_sparse(model, "scipy"), "minnet": to_sparse(model)}
+        for batch in (1, 1000):
+            x = np.random.default_rng(0).random((batch, *shape), dtype=np.float32)
+            cases = {name: (lambda m=m: m.forward(x)) for name, m in backends.items()}
+            record(case, None, None, round(kept, 4), batch,
+                   interleaved_times(cases, args.repeats, args.pause))
+
+    if not args.no_epoch:
+        record("lenet300_retrain_epoch", None, None, None, 64, retrain_epoch_times(3))
+
+    columns = [("case", "case", ""), ("shape", "shape", ""), ("density", "density", ".0%"),
+               ("batch", "batch", "d"), ("dense", "dense", _time_fmt), ("scipy", "scipy CSR", _time_fmt),
+               ("minnet", "minnet CSR", _time_fmt), ("dense/minnet", "dense/minnet", ".2f"),
+               ("scipy/minnet", "scipy/minnet", ".2f")]
+    info = machine_info()
+    print(f"minnet.bench sparse: medians of {args.repeats} interleaved repeats "
+          f"({info['cpu']}, {info['cores']} cores, numpy {info['numpy']}, scipy {info['scipy']}, "
+          f"numba {info['numba']} [{info['numba_threading_layer']}], {info['blas']})")
+    print(format_table(rows, columns))
+
+    blas_first, quiet = contention_probe(args.repeats, args.pause)
+    print(f"\nthread contention (alexnet_fc6, batch 1, minnet CSR): right after a BLAS call "
+          f"{_time_fmt(blas_first)}, after {args.pause * 1e3:.0f} ms of quiet {_time_fmt(quiet)} "
+          f"({blas_first / quiet:.2f}x); the timings above pause before every sample.")
+    records.append({"case": "alexnet_fc6_contention", "rows": 4096, "cols": 9216, "density": 0.09,
+                    "batch": 1, "backend": "minnet_after_blas", "median_s": blas_first,
+                    "repeats": args.repeats})
+
+    print("\ntargets (issue #5):")
+    by = {(r["case"], r["batch"]): r for r in rows}
+    checks = [(f"{c} batch 1: minnet vs dense >= 4x, vs scipy >= 1.3x",
+               by[(c, 1)]["dense/minnet"] >= 4 and by[(c, 1)]["scipy/minnet"] >= 1.3,
+               f"{by[(c, 1)]['dense/minnet']:.2f}x, {by[(c, 1)]['scipy/minnet']:.2f}x")
+              for c in ("alexnet_fc6", "alexnet_fc7", "vgg16_fc6")]
+    checks += [(f"{c} batch 64: minnet vs dense >= 1.3x", by[(c, 64)]["dense/minnet"] >= 1.3,
+                f"{by[(c, 64)]['dense/minnet']:.2f}x") for c in ("alexnet_fc6", "alexnet_fc7", "vgg16_fc6")]
+    if ("lenet300_model", 1) in by:
+        r = by[("lenet300_model", 1)]
+        checks.append(("lenet300_model batch 1: sparse faster than dense", r["dense/minnet"] > 1,
+                       f"{r['dense/minnet']:.2f}x"))
+    for what, ok, got in checks:
+        print(f"  [{'met' if ok else 'MISSED'}] {what}: {got}")
+
+    if args.json:
+        atomic_write_json(args.json, {"benchmark": "sparse", "machine": info, "records": records})
+        print(f"\nwrote {args.json}")
+    return 0
