@@ -6,10 +6,10 @@ pruning masks) -> :mod:`minnet.pruning` (prune, retrain, iterate).
 """
 
 from minnet import kernels, layers, losses, model, models, optim, sparse, train
-from minnet.layers import Dense, Dropout, Flatten, ReLU
+from minnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 from minnet.losses import softmax_cross_entropy
 from minnet.model import Sequential
-from minnet.models import lenet_300_100
+from minnet.models import alexnet, lenet5, lenet_300_100, vgg16
 from minnet.optim import SGD, ConstantLR, InvLR, StepLR
 from minnet.train import Callback, evaluate, fit
 
@@ -18,5 +18,6 @@ __version__ = "0.1.0"
 __all__ = [
     "kernels", "layers", "losses", "model", "models", "optim", "sparse", "train",
     "Dense", "Dropout", "Flatten", "ReLU", "softmax_cross_entropy", "Sequential", "lenet_300_100",
+    "Conv2D", "MaxPool2D", "lenet5", "alexnet", "vgg16",
     "SGD", "ConstantLR", "InvLR", "StepLR", "Callback", "evaluate", "fit",
 ]

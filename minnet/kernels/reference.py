@@ -74,3 +74,96 @@ def csr_t_matmul_t(indptr, indices, data, dzt, n_cols):
     transposed structure), so it also checks that the transposed structure is right."""
     W = csr_to_dense(indptr, indices, data, (indptr.shape[0] - 1, n_cols))
     return W.T @ dzt
+
+
+# -- convolution and pooling kernels (minnet.kernels.conv) -----------------------------------------
+
+def _conv_out(size, k, s, p):
+    return (size + 2 * p - k) // s + 1
+
+
+def im2col(x, kh, kw, sh, sw, ph, pw):
+    """x (N, C, H, W) -> col (C*kh*kw, N*OH*OW): row (c, i, j), column (n, oy, ox) holds
+    x_padded[n, c, oy*sh + i, ox*sw + j] (zero padding)."""
+    n, c, h, w = x.shape
+    oh, ow = _conv_out(h, kh, sh, ph), _conv_out(w, kw, sw, pw)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    col = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            # (N, C, OH, OW) -> (C, N, OH, OW): tap (i, j) of every window at once
+            col[:, i, j] = xp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw].transpose(1, 0, 2, 3)
+    return col.reshape(c * kh * kw, n * oh * ow)
+
+
+def col2im(col, x_shape, kh, kw, sh, sw, ph, pw):
+    """The adjoint of im2col: add every column entry back onto the input position it came from."""
+    n, c, h, w = x_shape
+    oh, ow = _conv_out(h, kh, sh, ph), _conv_out(w, kw, sw, pw)
+    cols = col.reshape(c, kh, kw, n, oh, ow)
+    dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=col.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += cols[:, i, j].transpose(1, 0, 2, 3)
+    return dxp[:, :, ph:ph + h, pw:pw + w]
+
+
+def conv_output_from_gemm(z, b, relu, n):
+    """z (OC, N*P), b (OC,) -> (N, OC, P): z + b (then ReLU if relu), images first."""
+    y = z.reshape(z.shape[0], n, -1).transpose(1, 0, 2) + b[None, :, None]
+    return np.maximum(y, 0) if relu else y
+
+
+def conv_grad_to_gemm(dout, y, relu):
+    """dout, y (N, OC, P) -> (dz (OC, N*P), db (OC,)) with dz = dout * [y > 0] if relu."""
+    g = dout * (y > 0) if relu else dout
+    return g.transpose(1, 0, 2).reshape(dout.shape[1], -1), g.sum(axis=(0, 2))
+
+
+def conv2d(x, W, b, stride, padding, groups):
+    """Direct convolution by its definition (no im2col), as a ground truth for Conv2D:
+    y[n, k, oy, ox] = b[k] + sum_{c, i, j} W[k, c, i, j] * x_padded[n, g*Cg + c, oy*sh + i, ox*sw + j]
+    with g = k // (OC / groups) and Cg = C / groups."""
+    (sh, sw), (ph, pw) = stride, padding
+    n, c, h, w = x.shape
+    oc, cg, kh, kw = W.shape
+    oh, ow = _conv_out(h, kh, sh, ph), _conv_out(w, kw, sw, pw)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    y = np.empty((n, oc, oh, ow), dtype=np.result_type(x, W))
+    per_group = oc // groups
+    for k in range(oc):
+        g = k // per_group
+        for oy in range(oh):
+            for ox in range(ow):
+                window = xp[:, g * cg:(g + 1) * cg, oy * sh:oy * sh + kh, ox * sw:ox * sw + kw]
+                y[:, k, oy, ox] = np.einsum("ncij,cij->n", window, W[k]) + b[k]
+    return y
+
+
+def maxpool_forward(x, kh, kw, sh, sw, ph, pw):
+    """x (N, C, H, W) -> (out, argmax), both (N, C, OH, OW); argmax = y*W + x inside the plane,
+    the first maximum in row-major window order (np.argmax's rule); padding never wins."""
+    n, c, h, w = x.shape
+    oh, ow = _conv_out(h, kh, sh, ph), _conv_out(w, kw, sw, pw)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    out = np.empty((n, c, oh, ow), dtype=x.dtype)
+    argmax = np.empty((n, c, oh, ow), dtype=np.int64)
+    for oy in range(oh):
+        for ox in range(ow):
+            window = xp[:, :, oy * sh:oy * sh + kh, ox * sw:ox * sw + kw].reshape(n, c, -1)
+            best = window.argmax(axis=2)                      # index inside the window, row-major
+            out[:, :, oy, ox] = np.take_along_axis(window, best[..., None], axis=2)[..., 0]
+            yy = oy * sh - ph + best // kw
+            xx = ox * sw - pw + best % kw
+            argmax[:, :, oy, ox] = yy * w + xx
+    return out, argmax
+
+
+def maxpool_backward(dout, argmax, x_shape):
+    """dx (N, C, H, W): each dout entry added at its argmax position in its (n, c) plane."""
+    n, c, h, w = x_shape
+    dx = np.zeros((n, c, h * w), dtype=dout.dtype)
+    for i in range(n):
+        for k in range(c):
+            np.add.at(dx[i, k], argmax[i, k].ravel(), dout[i, k].ravel())
+    return dx.reshape(x_shape)
