@@ -23,6 +23,7 @@ from minnet.model import Sequential
 from minnet.pruning.paper import QUICK_OVERRIDES, paper_defaults
 from minnet.pruning.pipeline import CHECKPOINT, run_pipeline, save_run_json
 from minnet.report import build_report, format_report
+from minnet.report_html import add_report_parser
 
 
 def build_model(cfg):
@@ -101,6 +102,7 @@ def make_parser():
                            default=None)
             p.add_argument("--reinit", action="store_true", default=None,
                            help="re-initialise the survivors after pruning (sec. 3.3 ablation)")
+    add_report_parser(sub)            # `report RUN_DIR`: figures + HTML page (minnet.report_html)
     return parser
 
 
@@ -139,7 +141,7 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
     try:
-        return _run(args, argv)
+        return args.handler(args) if args.command == "report" else _run(args, argv)
     except (ConfigError, DataError, CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,222 @@
+"""``python -m minnet report RUN_DIR``: a pruning run folder -> its figures (PNG) and one HTML page.
+
+A run folder is what ``python -m minnet prune --out RUN_DIR`` writes; this needs three of its files:
+    report.json   the numbers of Tables 1-2, the prune rounds and the training history
+    dense.npz     the model before pruning          pruned.npz   the model after retraining
+and draws, if present (or asked for), two sweeps:
+    sensitivity.json   rows of minnet.pruning.sensitivity.sensitivity_analysis (Fig. 6);
+                       ``--sensitivity`` computes it on the dense model and the run's test data
+    tradeoff.json      what ``python -m minnet.tradeoff --out RUN_DIR/tradeoff.json`` writes (Fig. 5)
+Output: RUN_DIR/figures/*.png and RUN_DIR/report.html, a single self-contained page (images as
+base64 data URIs, inline CSS) that opens in a browser with no server. Every file is written
+atomically. (minnet.report builds report.json itself; this module only reads and draws it.)
+"""
+
+import base64
+import html
+import json
+from pathlib import Path
+
+from minnet import figdata, plotting
+from minnet.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from minnet.model import Sequential
+from minnet.stats import format_table
+
+REQUIRED_FILES = ("report.json", "dense.npz", "pruned.npz")
+
+# The figures of a run, in page order: file stem -> caption.
+CAPTIONS = {
+    "weight_histograms": "Weight distribution per layer before pruning, after pruning (dense weights "
+                         "under the final mask) and after retraining; pruned zeros left out (paper Fig. 7).",
+    "fig4_mask": "Sparsity pattern of fc1 (784 inputs x 300 neurons), inputs as 28 bands of 28 "
+                 "(one band per image row), as in paper Fig. 4; right: how many neurons read each pixel.",
+    "neuron_masks": "The 28 x 28 input pixels a few fc1 neurons still read after pruning.",
+    "training_curves": "Test error over the run: dense training, then retraining after each prune "
+                       "round; crosses: error right after pruning, before retraining.",
+    "layer_kept": "Weights and FLOPs kept per layer (paper Table 2's last columns).",
+    "sensitivity": "Sensitivity: each layer pruned alone, no retraining (paper Fig. 6).",
+    "tradeoff": "Accuracy vs parameters pruned, L1 and L2, with and without retraining (paper Fig. 5).",
+}
+
+
+class RunFolderError(ValueError):
+    """A run folder lacks a file the report needs (the message names the files and the fix)."""
+
+
+def check_run_folder(run_dir):
+    """Raise RunFolderError naming every missing required file; return the folder as a Path."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir}: no such run folder; make one with "
+                             "`python -m minnet prune --model lenet300 --out DIR`")
+    missing = [name for name in REQUIRED_FILES if not (run_dir / name).is_file()]
+    if missing:
+        hint = (" (a `train` run has model.npz, not dense.npz/pruned.npz: the report is for prune "
+                "runs)" if (run_dir / "model.npz").exists() else
+                " (an unfinished run? finish it with `python -m minnet prune --out DIR --resume`)")
+        raise RunFolderError(f"{run_dir} is missing {', '.join(missing)}{hint}")
+    return run_dir
+
+
+def load_run(run_dir):
+    """(report dict, dense Sequential, pruned Sequential) of a checked run folder."""
+    run_dir = check_run_folder(run_dir)
+    try:
+        report = json.loads((run_dir / "report.json").read_text())
+    except json.JSONDecodeError as e:
+        raise RunFolderError(f"{run_dir / 'report.json'} is not valid JSON ({e})") from e
+    for key in ("layers", "totals", "rounds", "history"):
+        if key not in report:
+            raise RunFolderError(f"{run_dir / 'report.json'} lacks the {key!r} field")
+    return report, Sequential.load(run_dir / "dense.npz"), Sequential.load(run_dir / "pruned.npz")
+
+
+def compute_sensitivity(run_dir, report, dense, sparsities=tuple(range(0, 100, 10)), n_jobs=1):
+    """Sensitivity rows of the dense model on the run's own test data; saved as sensitivity.json."""
+    from minnet.cli import load_data          # at call time: cli imports this module
+    from minnet.config import config_from_dict
+    from minnet.pruning.sensitivity import sensitivity_analysis
+    _, (xt, yt) = load_data(config_from_dict(report["config"]))
+    rows = sensitivity_analysis(dense, xt, yt, sparsities=list(sparsities), n_jobs=n_jobs)
+    atomic_write_json(Path(run_dir) / "sensitivity.json", rows)
+    return rows
+
+
+def _optional_json(path):
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise RunFolderError(f"{path} is not valid JSON ({e})") from e
+
+
+def build_figures(report, dense, pruned, sensitivity=None, tradeoff=None, log_histograms=False):
+    """{figure stem: matplotlib Figure} for a run, in page order (see CAPTIONS).
+
+    fig4_mask and neuron_masks need a first layer with 784 inputs (LeNet-300-100); sensitivity and
+    tradeoff are drawn only when their rows are given.
+    """
+    figures = {}
+    stages = {"before pruning": dense, "after pruning": figdata.apply_mask(dense, pruned),
+              "after retraining": pruned}
+    figures["weight_histograms"] = plotting.plot_weight_histograms(
+        figdata.weight_histograms(stages), log=log_histograms)
+    first = pruned.prunable_layers()[0]
+    mask = first.masks["W"]
+    if mask.ndim == 2 and mask.shape[1] == figdata.IMAGE_SIDE ** 2:
+        figures["fig4_mask"] = plotting.plot_fig4_mask(figdata.fig4_mask_image(mask),
+                                                       figdata.input_keep_map(mask))
+        figures["neuron_masks"] = plotting.plot_neuron_masks(*figdata.neuron_input_masks(mask, 8))
+    prune_errors = [100 * r["error_after_prune"] for r in report["rounds"]]
+    figures["training_curves"] = plotting.plot_training_curves(
+        figdata.training_curves(report["history"]), prune_errors)
+    figures["layer_kept"] = plotting.plot_layer_kept(figdata.layer_kept(report))
+    if sensitivity:
+        dense_acc = 1.0 - report["error_before"] if report.get("error_before") is not None else None
+        figures["sensitivity"] = plotting.plot_sensitivity(figdata.sensitivity_curves(sensitivity),
+                                                           dense_acc)
+    if tradeoff:
+        figures["tradeoff"] = plotting.plot_tradeoff(figdata.tradeoff_curves(tradeoff))
+    return figures
+
+
+def _table(header, rows):
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _paper_kept(model_name):
+    from minnet.pruning import paper_keep_ratios
+    try:
+        return paper_keep_ratios(model_name)
+    except ValueError:
+        return {}
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
+color:#222}table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #ccc;
+padding:.25rem .6rem;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}
+figure{margin:1.5rem 0}img{max-width:100%}figcaption{color:#555;font-size:.9rem}
+code,pre{background:#f6f6f6;padding:.1rem .3rem}pre{padding:.6rem;overflow-x:auto}"""
+
+
+def render_html(report, pngs):
+    """The report page as one HTML string: Table 1 line, Table 2, prune rounds, then the figures.
+
+    report: report.json's contents; pngs: {figure stem: PNG bytes}, embedded as base64 data URIs
+    so the page is a single file with no server and no external files.
+    """
+    err = lambda e: "-" if e is None else f"{100 * e:.2f}%"
+    t1 = _table(["Network", "Top-1 error", "Parameters", "Compression"], [
+        [f"{report['model']} ref", err(report["error_before"]), f"{report['params_before']:,}", ""],
+        [f"{report['model']} pruned", err(report["error_after"]), f"{report['params_after']:,}",
+         f"{report['compression']:.1f}x"]])
+    paper = _paper_kept(report["model"])
+    k = lambda n: f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.1f}K"
+    rows = [[r["name"], k(r["weights"]), k(r["flops"]), f"{r['act_pct']:.0f}%",
+             f"{r['remaining_pct']:.1f}%", f"{r['remaining_flops_pct']:.1f}%",
+             f"{100 * paper[r['name']]:.0f}%" if r["name"] in paper else "-"] for r in report["layers"]]
+    tot = report["totals"]
+    rows.append(["Total", k(tot["weights"]), k(tot["flops"]), "", f"{tot['remaining_pct']:.1f}%",
+                 f"{tot['remaining_flops_pct']:.1f}%", ""])
+    t2 = _table(["Layer", "Weights", "FLOP", "Act%", "Weights%", "FLOP%", "Weights% (paper)"], rows)
+    t3 = _table(["Phase", "Round", "Kept", "Error after prune", "Error after retrain"], [
+        [r["phase"], r["round"], ", ".join(f"{n} {100 * v:.1f}%" for n, v in r["kept"].items()),
+         err(r["error_after_prune"]), err(r["error_after_retrain"])] for r in report["rounds"]])
+    figs = "".join(
+        f'<figure><img alt="{stem}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        f"<figcaption>{html.escape(CAPTIONS.get(stem, stem))}</figcaption></figure>"
+        for stem, png in pngs.items())
+    title = f"minnet pruning report: {report['model']}, seed {report.get('seed')}"
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}"
+            f"</title><style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+            f"<p>Command: <code>{html.escape(str(report.get('command', '')))}</code></p>"
+            f"<h2>Table 1: error and parameters</h2>{t1}"
+            f"<h2>Table 2: per layer</h2>{t2}<pre>{html.escape(format_table(report['layers'], tot))}</pre>"
+            f"<h2>Prune rounds</h2>{t3}<h2>Figures</h2>{figs}</body></html>\n")
+
+
+def write_report(run_dir, *, sensitivity=False, n_jobs=1, log_histograms=False, dpi=plotting.DPI):
+    """Draw every figure of ``run_dir`` into RUN_DIR/figures/ and write RUN_DIR/report.html.
+
+    sensitivity: compute (and save) sensitivity.json when the folder has none. Returns
+    {"html": path, "figures": {stem: path}}. Raises RunFolderError if a required file is missing.
+    """
+    report, dense, pruned = load_run(run_dir)
+    run_dir = Path(run_dir)
+    sens = _optional_json(run_dir / "sensitivity.json")
+    if sens is None and sensitivity:
+        sens = compute_sensitivity(run_dir, report, dense, n_jobs=n_jobs)
+    trade = _optional_json(run_dir / "tradeoff.json")
+    figures = build_figures(report, dense, pruned, sens, trade, log_histograms=log_histograms)
+    pngs, paths = {}, {}
+    for stem, fig in figures.items():
+        pngs[stem] = plotting.figure_to_png(fig, dpi=dpi)
+        paths[stem] = atomic_write_bytes(run_dir / "figures" / f"{stem}.png", pngs[stem])
+    page = atomic_write_text(run_dir / "report.html", render_html(report, pngs))
+    return {"html": page, "figures": paths}
+
+
+def add_report_parser(subparsers):
+    """Register ``report RUN_DIR`` on the CLI's subparsers; the handler is ``args.handler``."""
+    p = subparsers.add_parser("report", help="figures + one HTML page from a prune run folder")
+    p.add_argument("run_dir", help="folder written by `python -m minnet prune --out DIR`")
+    p.add_argument("--sensitivity", action="store_true",
+                   help="compute sensitivity.json (Fig. 6) on the run's test data if absent")
+    p.add_argument("--n-jobs", dest="n_jobs", type=int, default=1, help="joblib workers for sweeps")
+    p.add_argument("--log-histograms", action="store_true", help="log-scale weight histograms")
+    p.set_defaults(handler=report_command)
+    return p
+
+
+def report_command(args):
+    """Run ``report`` from parsed arguments; print where the page went. Returns 0."""
+    out = write_report(args.run_dir, sensitivity=args.sensitivity, n_jobs=args.n_jobs,
+                       log_histograms=args.log_histograms)
+    for path in out["figures"].values():
+        print(path)
+    print(f"report: {out['html']}")
+    return 0
