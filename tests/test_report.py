@@ -1,0 +1,71 @@
+"""``python -m minnet report RUN_DIR`` (minnet.report_html) on a real, tiny prune run folder."""
+
+import base64
+import json
+import re
+
+import pytest
+
+from minnet.cli import main
+from minnet.plotting import PNG_MAGIC
+from minnet.report_html import RunFolderError, check_run_folder, write_report
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A quick LeNet-300-100 prune run on an MNIST slice (the real pipeline, ~2 s)."""
+    out = tmp_path_factory.mktemp("run") / "quick"
+    code = main(["prune", "--model", "lenet300", "--quick", "--train-limit", "1000",
+                 "--test-limit", "500", "--no-progress", "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def test_report_writes_figures_and_a_self_contained_page(run_dir, capsys):
+    rows = [{"layer": n, "sparsity": p, "accuracy": 0.9 - p / 200} for n in ("fc1", "fc2", "fc3")
+            for p in (0, 50, 90)]
+    (run_dir / "sensitivity.json").write_text(json.dumps(rows))
+    assert main(["report", str(run_dir)]) == 0
+    assert "report.html" in capsys.readouterr().out
+    figures = sorted(p.stem for p in (run_dir / "figures").glob("*.png"))
+    assert figures == sorted(["weight_histograms", "fig4_mask", "neuron_masks", "training_curves",
+                              "layer_kept", "sensitivity"])
+    for stem in figures:
+        data = (run_dir / "figures" / f"{stem}.png").read_bytes()
+        assert data[:8] == PNG_MAGIC and len(data) > 2000, stem
+    page = (run_dir / "report.html").read_text()
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == len(figures)
+    assert all(base64.b64decode(img)[:8] == PNG_MAGIC for img in images)
+    # Self-contained: no external resource is referenced (no http, no file path, no <link>).
+    assert "http" not in page and "<link" not in page and "<script" not in page
+    report = json.loads((run_dir / "report.json").read_text())
+    assert f"{report['params_after']:,}" in page                 # Table 1 numbers
+    assert f"{report['compression']:.1f}x" in page
+    for row in report["layers"]:                                  # Table 2 numbers
+        assert f"<td>{row['name']}</td>" in page and f"{row['remaining_pct']:.1f}%" in page
+
+
+def test_tradeoff_json_in_the_folder_adds_fig5(run_dir):
+    rows = [{"regularization": "l2", "mode": m, "pruned": p, "accuracy": 0.9, "accuracy_loss": p / 1000}
+            for m in ("none", "retrain") for p in (0, 50)]
+    (run_dir / "tradeoff.json").write_text(json.dumps({"rows": rows}))
+    try:
+        out = write_report(run_dir)
+        assert "tradeoff" in out["figures"]
+        assert out["figures"]["tradeoff"].read_bytes()[:8] == PNG_MAGIC
+    finally:
+        (run_dir / "tradeoff.json").unlink()
+
+
+def test_missing_pieces_are_named(tmp_path, run_dir, capsys):
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "dense.npz").write_bytes((run_dir / "dense.npz").read_bytes())
+    with pytest.raises(RunFolderError, match="missing report.json, pruned.npz"):
+        check_run_folder(partial)
+    assert main(["report", str(partial)]) == 2
+    assert "missing report.json, pruned.npz" in capsys.readouterr().err
+    with pytest.raises(RunFolderError, match="no such run folder"):
+        check_run_folder(tmp_path / "nowhere")
+    assert not (partial / "report.html").exists()

@@ -1,0 +1,51 @@
+"""The Fig. 5 trade-off sweep (minnet.tradeoff): shape of the result, sanity, parallel == serial."""
+
+import numpy as np
+import pytest
+
+from minnet.data import load_mnist
+from minnet.tradeoff import tradeoff_sweep, train_dense
+
+
+@pytest.fixture(scope="module")
+def setup():
+    (x, y), (xt, yt) = load_mnist()
+    x, y = x[:1500].reshape(-1, 784), y[:1500]
+    xt, yt = xt[:500].reshape(-1, 784), yt[:500]
+    models = {reg: train_dense(reg, x, y, epochs=1, seed=0) for reg in ("l1", "l2")}
+    return models, (x[:300], y[:300]), (xt, yt)
+
+
+def test_sweep_rows_cover_every_point_and_zero_percent_loses_nothing(setup):
+    models, train, test = setup
+    before = {r: m.layer("fc1").params["W"].copy() for r, m in models.items()}
+    out = tradeoff_sweep(models, train, test, [90, 0, 50], retrain_epochs=1)
+    assert out["percents"] == [0, 50, 90]
+    keys = sorted((r["regularization"], r["mode"], r["pruned"]) for r in out["rows"])
+    expected = sorted([(reg, mode, p) for reg in ("l1", "l2") for mode in ("none", "retrain")
+                       for p in (0, 50, 90)] + [("l2", "iterative", p) for p in (0, 50, 90)])
+    assert keys == expected
+    for r in out["rows"]:
+        assert r["accuracy_loss"] == pytest.approx(out["dense_accuracy"][r["regularization"]] - r["accuracy"])
+        if r["mode"] == "none" and r["pruned"] == 0:
+            assert r["accuracy_loss"] == 0.0           # pruning nothing changes nothing
+    none90 = [r for r in out["rows"] if r["mode"] == "none" and r["pruned"] == 90]
+    assert all(r["accuracy_loss"] > 0.05 for r in none90)   # 90% one-shot without retraining hurts
+    for reg, w in before.items():                      # the trained models are left unchanged
+        np.testing.assert_array_equal(models[reg].layer("fc1").params["W"], w)
+
+
+def test_parallel_equals_serial(setup):
+    models, train, test = setup
+    serial = tradeoff_sweep({"l2": models["l2"]}, train, test, [0, 70, 95], n_jobs=1)
+    parallel = tradeoff_sweep({"l2": models["l2"]}, train, test, [0, 70, 95], n_jobs=2)
+    assert parallel["rows"] == serial["rows"]
+    assert parallel["dense_accuracy"] == serial["dense_accuracy"]
+
+
+def test_rejects_float_percentages_and_unknown_models(setup):
+    models, train, test = setup
+    with pytest.raises(ValueError, match="integers"):
+        tradeoff_sweep(models, train, test, [0.5])
+    with pytest.raises(ValueError, match="l1"):
+        tradeoff_sweep({"dropout": models["l2"]}, train, test, [10])
