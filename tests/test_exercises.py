@@ -1,0 +1,129 @@
+"""The exercise checker: solutions pass, wrong answers fail readably, stubs say "not implemented yet"."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minnet.exercises import EXERCISES, check_path, compare, format_results
+
+REPO = Path(__file__).resolve().parents[1]
+SOLUTIONS = REPO / "tutorials" / "exercises" / "solutions"
+STUBS = REPO / "tutorials" / "exercises"
+
+
+def test_every_exercise_has_a_stub_and_a_solution():
+    for ex in EXERCISES:
+        assert (STUBS / ex.filename).is_file(), ex.filename
+        assert (SOLUTIONS / ex.filename).is_file(), ex.filename
+
+
+def test_reference_solutions_pass():
+    result = check_path(SOLUTIONS)
+    assert result.passed, format_results(result)
+    assert len(result.files) == len(EXERCISES)
+
+
+def test_untouched_stubs_report_not_implemented_rather_than_crashing():
+    result = check_path(STUBS)
+    assert not result.passed
+    statuses = {t.status for f in result.files for t in f.tasks}
+    assert statuses == {"TODO"}, format_results(result)
+    text = format_results(result)
+    assert "not implemented yet" in text
+    assert "0/9 functions pass, 9 not implemented yet" in text
+
+
+def _write(tmp_path, name, body):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def test_wrong_solution_fails_with_case_expected_got_and_worst_entry(tmp_path):
+    # The classic bug: zero the gradient but forget momentum, so pruned weights come back.
+    path = _write(tmp_path, "ex04_masked_sgd.py", """
+        import numpy as np
+        def masked_sgd_step(w, v, g, mask, lr, momentum, weight_decay):
+            v = momentum * v + lr * (g * mask + weight_decay * w)
+            return w - v, v
+        """)
+    result = check_path(path)
+    assert not result.passed
+    task = result.files[0].tasks[0]
+    assert task.status == "FAIL" and task.passed == 1
+    text = format_results(result)
+    assert "case 2/4: one pruned weight" in text
+    assert "worst entry [1]: expected 0, got -0.45" in text
+    assert "hint: kept: v = momentum v" in text
+
+
+def test_transposed_gradient_is_named(tmp_path):
+    path = _write(tmp_path, "ex01_dense.py", """
+        def dense_forward(x, W, b):
+            return x @ W.T + b
+        def dense_backward(dout, x, W, mask=None):
+            return dout @ W, x.T @ dout, dout.sum(axis=0)
+        """)
+    result = check_path(path)
+    forward, backward = result.files[0].tasks
+    assert forward.status == "PASS"
+    assert backward.status == "FAIL"
+    assert "dW: expected shape (3, 2), got shape (2, 3) (transposed?)" in backward.message
+
+
+def test_exceptions_syntax_errors_and_missing_functions_are_reported(tmp_path):
+    raising = _write(tmp_path, "ex06_dead_neurons.py", """
+        def dead_neurons(mask_in, mask_out):
+            return mask_in.any(axis=2)
+        """)
+    broken = _write(tmp_path, "ex05_dropout_adjustment.py", "def adjusted_dropout_rate(:\n")
+    renamed = _write(tmp_path, "ex03_pruning_mask.py", "def prune(w, q, std=None):\n    return w\n")
+    text = format_results(check_path(raising, broken, renamed))
+    assert "raised AxisError" in text and "ex06_dead_neurons.py, line 3" in text
+    assert "could not import the file: SyntaxError" in text
+    assert "defines no function prune_mask()" in text
+
+
+def test_overflow_is_explained(tmp_path):
+    path = _write(tmp_path, "ex02_softmax_cross_entropy.py", """
+        import numpy as np
+        def softmax_cross_entropy(z, y):
+            p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+            n = len(y)
+            loss = float(-np.log(p[np.arange(n), y]).mean())
+            p[np.arange(n), y] -= 1
+            return loss, p / n
+        """)
+    text = format_results(check_path(path))
+    assert "huge logits" in text and "got nan (nan or inf: an overflow somewhere?)" in text
+
+
+def test_compare_messages_by_hand():
+    assert compare("y", np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]), 1e-6, 1e-9) is None
+    assert compare("idx", np.array([1, 2], np.int32), [1, 2], 0, 0) is None   # dtype may differ
+    assert "got None" in compare("y", np.zeros(2), None, 1e-6, 1e-9)
+    msg = compare("mask", np.array([True, False]), np.array([1, 0]), 0, 0)
+    assert "expected a bool array" in msg
+    msg = compare("y", np.zeros((2, 3)), np.zeros(6), 1e-6, 1e-9)
+    assert "same number of entries" in msg
+
+
+def test_only_filter_and_unknown_files(tmp_path):
+    result = check_path(SOLUTIONS, only=["csr_matvec"])
+    assert [t.function for f in result.files for t in f.tasks] == ["csr_matvec"]
+    stray = _write(tmp_path, "homework.py", "x = 1\n")
+    assert "not an exercise file name" in format_results(check_path(stray))
+
+
+def test_command_line_exit_status():
+    ok = subprocess.run([sys.executable, "-m", "minnet.exercises", "check", str(SOLUTIONS)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "all done" in ok.stdout
+    todo = subprocess.run([sys.executable, "-m", "minnet.exercises", "check"],
+                          capture_output=True, text=True)
+    assert todo.returncode == 1 and "not implemented yet" in todo.stdout
