@@ -71,14 +71,20 @@ def load_run(run_dir):
     return report, Sequential.load(run_dir / "dense.npz"), Sequential.load(run_dir / "pruned.npz")
 
 
-def compute_sensitivity(run_dir, report, dense, sparsities=tuple(range(0, 100, 10)), n_jobs=1):
-    """Sensitivity rows of the dense model on the run's own test data; saved as sensitivity.json."""
+def compute_sensitivity(run_dir, report, dense, sparsities=tuple(range(0, 100, 10)), n_jobs=1,
+                        save=True):
+    """Sensitivity rows (Fig. 6) of the dense model on the run's own test data.
+
+    The data comes from the run's config (same MNIST slice as the run); with ``save`` the rows are
+    also written to RUN_DIR/sensitivity.json, so the next report reuses them.
+    """
     from minnet.cli import load_data          # at call time: cli imports this module
     from minnet.config import config_from_dict
     from minnet.pruning.sensitivity import sensitivity_analysis
     _, (xt, yt) = load_data(config_from_dict(report["config"]))
     rows = sensitivity_analysis(dense, xt, yt, sparsities=list(sparsities), n_jobs=n_jobs)
-    atomic_write_json(Path(run_dir) / "sensitivity.json", rows)
+    if save:
+        atomic_write_json(Path(run_dir) / "sensitivity.json", rows)
     return rows
 
 
