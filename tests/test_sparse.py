@@ -217,3 +217,59 @@ def test_damaged_and_foreign_files_raise_checkpoint_error(tmp_path):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(CheckpointError, match="fc1"):
         load_sparse(tmp_path / "bad.npz")
+
+
+# -- convolutions ------------------------------------------------------------------------------
+
+def pruned_conv(groups=2, dtype=np.float32):
+    from minnet.layers.conv import Conv2D
+    conv = Conv2D(4, 6, 3, stride=2, padding=1, groups=groups, activation="relu", rng=0,
+                  dtype=dtype, name="conv")
+    rng = np.random.default_rng(1)
+    mask = rng.random(conv.params["W"].shape) < 0.3
+    mask[2] = False                                   # output channel 2 fully pruned
+    conv.params["b"][...] = rng.normal(0, 0.1, 6)
+    conv.set_mask("W", mask)
+    return conv
+
+
+@pytest.mark.parametrize("backend", ["minnet", "scipy"])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_sparse_conv_forward_equals_masked_conv(backend, groups):
+    from minnet.sparse import SparseConv2D
+    conv = pruned_conv(groups)
+    sparse = SparseConv2D(conv, backend)
+    x = np.random.default_rng(2).standard_normal((3, 4, 9, 7)).astype(np.float32)
+    assert_close(sparse.forward(x), conv.forward(x), 1e-5, f"conv {backend} groups={groups}")
+    back = sparse.to_dense()
+    assert np.array_equal(back.masks["W"], conv.masks["W"]) and np.array_equal(back.params["W"], conv.params["W"])
+
+
+def test_sparse_conv_gradients_equal_masked_conv():
+    from minnet.sparse import SparseConv2D
+    conv = pruned_conv(2, np.float64)
+    sparse = SparseConv2D(conv)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 4, 8, 8))
+    y = conv.forward(x)
+    sparse.forward(x)
+    dout = rng.standard_normal(y.shape)
+    dx_dense, dx_sparse = conv.backward(dout), sparse.backward(dout)
+    assert_close(dx_sparse, dx_dense, 1e-10, "conv dx")
+    assert_close(sparse.grads["data"], conv.grads["W"][conv.masks["W"]], 1e-10, "conv dW at kept")
+    assert_close(sparse.grads["b"], conv.grads["b"], 1e-10, "conv db")
+
+
+def test_pruned_lenet5_sparse_model_and_storage(tmp_path, mnist_batch):
+    from minnet.models import lenet5
+    model = lenet5(seed=0)
+    rng = np.random.default_rng(4)
+    for layer, density in zip(model.prunable_layers(), (0.66, 0.12, 0.08, 0.19)):  # paper Table 3
+        layer.set_mask("W", rng.random(layer.params["W"].shape) < density)
+    x = mnist_batch[0][:200]
+    for backend in ("minnet", "scipy"):
+        assert_close(to_sparse(model, backend).forward(x), model.forward(x), 1e-5, f"lenet5 {backend}")
+    dense_size = os.path.getsize(model.save(tmp_path / "dense.npz"))
+    path = save_sparse(model, tmp_path / "sparse.npz", index_bits="paper")   # 8-bit conv, 5-bit fc
+    assert os.path.getsize(path) <= dense_size / 8
+    assert np.array_equal(load_sparse(path).forward(x), model.forward(x))

@@ -7,14 +7,17 @@
     print_layer_report(pruned_model)                           # density, bytes, time per layer
 
 Modules: :mod:`~minnet.sparse.csr` (masked dense <-> CSR arrays), :mod:`~minnet.sparse.layers`
-(SparseDense), :mod:`~minnet.sparse.model` (whole-model conversion),
-:mod:`~minnet.sparse.storage` (compressed files).
+(SparseDense), :mod:`~minnet.sparse.conv` (SparseConv2D),
+:mod:`~minnet.sparse.model` (whole-model conversion),
+:mod:`~minnet.sparse.storage` (compressed files), :mod:`~minnet.sparse.report` (per-layer table).
 """
 
+from minnet.sparse.conv import SparseConv2D
 from minnet.sparse.csr import csr_to_dense, dense_to_csr
 from minnet.sparse.layers import SparseDense
 from minnet.sparse.model import to_dense, to_sparse
+from minnet.sparse.report import format_layer_report, layer_report, print_layer_report
 from minnet.sparse.storage import load_sparse, save_sparse
 
-__all__ = ["SparseDense", "to_sparse", "to_dense", "dense_to_csr", "csr_to_dense", "save_sparse",
-           "load_sparse"]
+__all__ = ["SparseDense", "SparseConv2D", "to_sparse", "to_dense", "dense_to_csr", "csr_to_dense", "save_sparse",
+           "load_sparse", "layer_report", "format_layer_report", "print_layer_report"]

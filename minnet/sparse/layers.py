@@ -139,6 +139,14 @@ class SparseDense(Layer):
         xt = _as_columns(x)
         n = xt.shape[1]
         relu = self.activation == "relu"
+        if n == 1 and self.backend == "minnet":
+            # The batch-1 path, kept short: at LeNet's sizes the Python around the kernel costs as
+            # much as the kernel, and inference of single images lives here.
+            y = np.empty(self.out_features, dtype=data.dtype)
+            (csr_matvec_serial if data.shape[0] < PARALLEL_MIN_WORK else csr_matvec)(
+                self.indptr, self.indices, data, b, relu, xt.reshape(-1), y)
+            self._xt, self._yt = xt, y.reshape(-1, 1)
+            return y.reshape(1, -1)
         if self.backend == "scipy":
             yt = self._scipy_matrix() @ (xt[:, 0] if n == 1 else xt)
             yt = yt.reshape(self.out_features, n)

@@ -6,13 +6,15 @@ The result is an ordinary :class:`minnet.Sequential`, so ``forward``, ``predict`
 
 import copy
 
+from minnet.layers.conv import Conv2D
 from minnet.layers.dense import Dense
 from minnet.model import Sequential
+from minnet.sparse.conv import SparseConv2D
 from minnet.sparse.layers import BACKENDS, SparseDense
 
 
 def to_sparse(model: Sequential, backend="minnet", index_dtype=None) -> Sequential:
-    """A copy of ``model`` whose Dense layers store and multiply W in CSR (paper sec. 4).
+    """A copy of ``model`` whose Dense and Conv2D layers store and multiply W in CSR (paper sec. 4).
 
     model: a (pruned) Sequential; each weight's mask decides which connections are stored.
     backend: "minnet" (Numba kernels) or "scipy" (scipy.sparse CSR) for the forward products.
@@ -28,6 +30,8 @@ def to_sparse(model: Sequential, backend="minnet", index_dtype=None) -> Sequenti
             sparse = SparseDense.from_dense(layer, backend, index_dtype)
             sparse.trainable = layer.trainable
             layers.append(sparse)
+        elif isinstance(layer, Conv2D):
+            layers.append(SparseConv2D(layer, backend, index_dtype))
         else:
             layers.append(copy.deepcopy(layer))
     return Sequential(layers)
@@ -35,5 +39,5 @@ def to_sparse(model: Sequential, backend="minnet", index_dtype=None) -> Sequenti
 
 def to_dense(model: Sequential) -> Sequential:
     """The masked dense model back from a sparse one (e.g. to save it or prune it further)."""
-    return Sequential([layer.to_dense() if isinstance(layer, SparseDense) else copy.deepcopy(layer)
-                       for layer in model.layers])
+    return Sequential([layer.to_dense() if isinstance(layer, (SparseDense, SparseConv2D))
+                       else copy.deepcopy(layer) for layer in model.layers])
