@@ -1,0 +1,142 @@
+"""Tutorial 04: iterative pruning vs one-shot pruning, at the same retraining budget.
+
+Han et al. (2015, sec. 3.4): "Learning the right connections is an iterative process." Pruning and
+retraining once is a single greedy step; repeating prune -> retrain a few times, each time removing
+a bit more, let them compress AlexNet 9x where one aggressive prune reached 5x.
+
+We start from one trained LeNet-300-100 and compare, for the same final density and the same total
+number of retraining epochs R:
+    one-shot:   prune straight to the target, retrain R epochs;
+    iterative:  R rounds; round r prunes to the r-th step of a geometric schedule (each round keeps
+                the same fraction of what is left: keep_r = keep_final ** (r / R)) and retrains 1 epoch.
+We do it twice: at the paper's densities (fc1 8%, fc2 9%, fc3 26%, 12x) and at a harsher target
+(a third of that), where greedy one-shot pruning has more to lose.
+
+Figure: OUT/iterative_vs_oneshot.png, test error vs weights kept, every round of the iterative runs.
+
+Run:  python tutorials/04_iterative_vs_oneshot.py [--quick] [--out DIR]
+--quick: 12,000 images, 5 dense epochs, R = 3. Full: 60,000 images, 20 dense epochs, R = 3 rounds
+of 4 epochs (one-shot 12 epochs): about 20 + 2 x 2 x 12 = 68 epochs x 2-4 s, an estimate.
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import minnet
+from minnet import plotting
+from minnet.data import load_mnist
+from minnet.pruning import (geometric_sparsity_schedule, keep_ratios_to_sparsities, make_optimizer,
+                            paper_keep_ratios, prune_model, retrain)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="data slice, few epochs (CI, < 60 s)")
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output" / "04",
+                   help="folder for the figure (default: tutorials/output/04, git-ignored)")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args()
+
+
+def kept_fraction(model):
+    """Fraction of all prunable weights still kept."""
+    masks = [l.masks["W"] for l in model.prunable_layers()]
+    return sum(int(m.sum()) for m in masks) / sum(m.size for m in masks)
+
+
+def main():
+    args = parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    if args.quick:
+        n_train, n_test, epochs, rounds, epochs_per_round = 12000, 2000, 5, 3, 1
+    else:
+        n_train, n_test, epochs, rounds, epochs_per_round = 60000, 10000, 20, 3, 4
+    (x, y), (x_test, y_test) = load_mnist()
+    x, y = x[:n_train].reshape(n_train, -1), y[:n_train]
+    x_test, y_test = x_test[:n_test].reshape(n_test, -1), y_test[:n_test]
+
+    def error(model):
+        return minnet.evaluate(model, x_test, y_test)["error"]
+
+    def retrain_epochs(model, n, seed):
+        # lr / 10 and L2, as in tutorial 03 (paper sec. 3.3); a fresh optimiser per retraining.
+        retrain(model, make_optimizer(0.001, "inv", 0.9, "l2", 5e-4), x, y, epochs=n, seed=seed,
+                progress=False)
+
+    # -- 1. One dense model, trained once ------------------------------------------------------------
+    print(f"== 1. Dense LeNet-300-100, {epochs} epochs on {n_train} images ==")
+    dense = minnet.lenet_300_100(seed=args.seed)
+    minnet.fit(dense, make_optimizer(0.01, "inv", 0.9, "l2", 5e-4), x, y, epochs=epochs,
+               seed=args.seed, progress=False)
+    err_dense = error(dense)
+    print(f"dense test error {100 * err_dense:.2f}%")
+
+    paper = keep_ratios_to_sparsities(paper_keep_ratios("lenet300"))       # fc1 0.92, fc2 0.91, fc3 0.74
+    harsh = {name: 1 - (1 - s) / 3 for name, s in paper.items()}           # keep a third of that
+    budget = rounds * epochs_per_round
+    results, curves = {}, {}
+    for label, final in (("paper densities", paper), ("a third of them", harsh)):
+        print(f"\n== Target: {label}: keep " +
+              ", ".join(f"{n} {100 * (1 - s):.1f}%" for n, s in final.items()) + " ==")
+
+        # -- 2. One-shot: prune once, retrain the whole budget ------------------------------------
+        one = dense.copy()
+        prune_model(one, "sparsity", final)
+        err_one_pruned = error(one)
+        retrain_epochs(one, budget, seed=100)
+        err_one = error(one)
+        print(f"one-shot:  error after pruning {100 * err_one_pruned:6.2f}%, after {budget} epochs "
+              f"of retraining {100 * err_one:.2f}%")
+
+        # -- 3. Iterative: a geometric schedule of targets, retrain after each -------------------------
+        schedule = geometric_sparsity_schedule(final, rounds)     # list of {layer: sparsity}
+        it = dense.copy()
+        points = [(1.0, err_dense)]
+        for r, targets in enumerate(schedule, start=1):
+            prune_model(it, "sparsity", targets)                  # the new mask is AND-ed with the old
+            err_p = error(it)
+            retrain_epochs(it, epochs_per_round, seed=200 + r)
+            err_r = error(it)
+            points += [(kept_fraction(it), err_p), (kept_fraction(it), err_r)]
+            print(f"iterative round {r}: keep {100 * kept_fraction(it):5.1f}% of the weights; error "
+                  f"after pruning {100 * err_p:6.2f}%, after {epochs_per_round} epoch(s) {100 * err_r:.2f}%")
+        results[label] = (err_one, error(it), kept_fraction(it), err_one_pruned)
+        curves[label] = (np.array(points), kept_fraction(one), err_one)
+
+    # -- Figure -----------------------------------------------------------------------------------------
+    fig = plotting.new_figure(7, 4)
+    ax = fig.subplots()
+    for (label, (pts, k_one, e_one)), colour in zip(curves.items(), ("tab:blue", "tab:orange")):
+        ax.plot(100 * pts[:, 0], 100 * pts[:, 1], "-o", ms=3, color=colour,
+                label=f"iterative ({label}): prune, retrain, ...")
+        ax.plot([100 * k_one], [100 * e_one], "*", ms=12, color=colour, label=f"one-shot ({label})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("weights kept (%)")
+    ax.set_ylabel("test error (%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    plotting.save_png(fig, args.out / "iterative_vs_oneshot.png")
+
+    print("\n== What to notice ==")
+    print(f"* Dense error {100 * err_dense:.2f}%. Same final density, same {budget} retraining epochs:")
+    for label, (e_one, e_it, k, e_one_pruned) in results.items():
+        diff = 100 * (e_one - e_it)
+        verdict = ("iterative is better" if diff > 0.1 else "one-shot is better" if diff < -0.1
+                   else "no clear difference")
+        print(f"  {label} ({100 * k:.1f}% kept): one-shot {100 * e_one:.2f}%, iterative "
+              f"{100 * e_it:.2f}% -> {verdict} ({diff:+.2f} points)")
+    print("* Each iterative round removes less at once, so the error right after a prune stays small "
+          "and retraining has less to repair. The paper found the gain at the edge of what a "
+          "network can lose (AlexNet: 9x iterative vs 5x one-shot); at moderate densities both work, "
+          "and on small runs the difference is within seed noise: compare medians over several --seed values before concluding.")
+    print(f"figure in {args.out}; took {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

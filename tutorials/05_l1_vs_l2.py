@@ -1,0 +1,136 @@
+"""Tutorial 05: L1 or L2 regularisation? (Han et al. 2015, sec. 3.1 and Fig. 5)
+
+The choice of regulariser changes which weights are small, and so what magnitude pruning removes:
+    L2 (weight decay):  adds lambda_2 * w to the gradient -- shrinks big weights most, rarely to 0;
+    L1:                 adds lambda_1 * sign(w) -- the same push on every weight, so many end up
+                        at (or very near) zero.
+The paper's finding (Fig. 5, AlexNet): right after pruning, *before* retraining, L1 is better (it
+already parked the unimportant weights at zero, so removing them costs little). After retraining,
+L2 is better; L2 is best overall.
+
+We train LeNet-300-100 twice, once with each, then prune both to increasing sparsities (every layer
+the same fraction, by magnitude) and measure the accuracy loss without retraining, and with a short
+retraining at a few high sparsities. The sweep is done by hand below; minnet.tradeoff does the full
+Fig. 5 sweep (with joblib) via `python -m minnet.tradeoff`.
+
+Figure: OUT/fig5_tradeoff.png (accuracy change vs fraction pruned, as in the paper).
+
+Run:  python tutorials/05_l1_vs_l2.py [--quick] [--out DIR]
+--quick: 12,000 images, 4 epochs each, retrain 1 epoch at 2 levels. Full: 60,000 images, 20 epochs
+each, retrain 3 epochs at 4 levels: about 2 x 20 + 2 x 4 x 3 = 64 epochs x 2-4 s (an estimate).
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import minnet
+from minnet import figdata, plotting
+from minnet.data import load_mnist
+from minnet.pruning import make_optimizer, prune_model, retrain
+
+STRENGTH = {"l1": 1e-4, "l2": 5e-4}      # L2: Caffe's LeNet weight decay; L1: one that trains as well
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="data slice, few epochs (CI, < 60 s)")
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output" / "05",
+                   help="folder for the figure (default: tutorials/output/05, git-ignored)")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args()
+
+
+def main():
+    args = parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    if args.quick:
+        n_train, n_test, epochs, retrain_epochs, retrain_at = 12000, 2000, 4, 1, (90, 95)
+    else:
+        n_train, n_test, epochs, retrain_epochs, retrain_at = 60000, 10000, 20, 3, (80, 90, 95, 97)
+    sweep = (0, 50, 70, 80, 90, 95, 97)          # integer percentages pruned in every layer
+    (x, y), (x_test, y_test) = load_mnist()
+    x, y = x[:n_train].reshape(n_train, -1), y[:n_train]
+    x_test, y_test = x_test[:n_test].reshape(n_test, -1), y_test[:n_test]
+
+    def accuracy(model):
+        return minnet.evaluate(model, x_test, y_test)["accuracy"]
+
+    # -- 1. Train one model with each regulariser -------------------------------------------------------
+    models = {}
+    print(f"== 1. Train LeNet-300-100 with L1 and with L2 ({epochs} epochs on {n_train} images) ==")
+    for reg in ("l1", "l2"):
+        model = minnet.lenet_300_100(seed=args.seed)           # same initial weights for both
+        minnet.fit(model, make_optimizer(0.01, "inv", 0.9, reg, STRENGTH[reg]), x, y, epochs=epochs,
+                   seed=args.seed, progress=False)
+        models[reg] = model
+        w = np.concatenate([l.params["W"].ravel() for l in model.prunable_layers()])
+        print(f"{reg.upper()} (strength {STRENGTH[reg]:g}): test accuracy {accuracy(model):.4f}; "
+              f"{np.mean(np.abs(w) < 1e-3):.1%} of the weights have |w| < 0.001")
+
+    # -- 2. Prune without retraining: the dashed curves of Fig. 5 ---------------------------------------------
+    # Every level starts again from the trained model (a copy), never from the previous level.
+    rows = []
+    dense_acc = {reg: accuracy(m) for reg, m in models.items()}
+    print("\n== 2. Prune each layer by magnitude, no retraining: accuracy ==")
+    print("pruned   " + "".join(f"{p:>7d}%" for p in sweep))
+    for reg, model in models.items():
+        line = []
+        for pct in sweep:
+            pruned = model.copy()
+            if pct:
+                prune_model(pruned, "sparsity", pct / 100)
+            acc = accuracy(pruned)
+            line.append(acc)
+            rows.append({"regularization": reg, "mode": "none", "pruned": pct,
+                         "accuracy_loss": dense_acc[reg] - acc})
+        print(f"{reg.upper():<9}" + "".join(f"{a:8.4f}" for a in line))
+
+    # -- 3. Prune and retrain the survivors: the solid curves -------------------------------------------
+    print(f"\n== 3. Prune, then retrain {retrain_epochs} epoch(s) with the same regulariser ==")
+    retrained = {}
+    for reg, model in models.items():
+        for pct in retrain_at:
+            pruned = model.copy()
+            prune_model(pruned, "sparsity", pct / 100)
+            retrain(pruned, make_optimizer(0.001, "inv", 0.9, reg, STRENGTH[reg]), x, y,
+                    epochs=retrain_epochs, seed=args.seed + pct, progress=False)
+            acc = accuracy(pruned)
+            retrained[reg, pct] = acc
+            rows.append({"regularization": reg, "mode": "retrain", "pruned": pct,
+                         "accuracy_loss": dense_acc[reg] - acc})
+            print(f"{reg.upper()} at {pct}% pruned: accuracy after retraining {acc:.4f}")
+    result = {"rows": rows}
+    plotting.save_png(plotting.plot_tradeoff(figdata.tradeoff_curves(result)),
+                      args.out / "fig5_tradeoff.png")
+
+    # -- What to notice ----------------------------------------------------------------------------------
+    def loss_at(reg, mode, pct):
+        return next(100 * r["accuracy_loss"] for r in rows
+                    if r["regularization"] == reg and r["mode"] == mode and r["pruned"] == pct)
+
+    print("\n== What to notice ==")
+    hi = 90
+    l1_none, l2_none = loss_at("l1", "none", hi), loss_at("l2", "none", hi)
+    print(f"* Without retraining, at {hi}% pruned: L1 loses {l1_none:.2f} points, L2 {l2_none:.2f} "
+          f"-> {'L1' if l1_none < l2_none else 'L2'} holds up better (the paper: L1).")
+    for pct in retrain_at:
+        a1, a2 = loss_at("l1", "retrain", pct), loss_at("l2", "retrain", pct)
+        print(f"* With retraining, at {pct}% pruned: L1 loses {a1:.2f} points, L2 {a2:.2f} "
+              f"-> {'L1' if a1 < a2 else 'L2'} is better (the paper: L2).")
+    last = retrain_at[-1]
+    recovered = {reg: (loss_at(reg, "none", last) - loss_at(reg, "retrain", last))
+                 / max(loss_at(reg, "none", last), 1e-9) for reg in models}
+    print(f"* At {last}% pruned, {retrain_epochs} retraining epoch(s) recover {recovered['l1']:.0%} (L1) and "
+          f"{recovered['l2']:.0%} (L2) of the accuracy pruning took away. Which regulariser wins before "
+          "retraining is about where the small weights sit (L1 left "
+          "more of them near 0); after retraining the differences are small, so judge them over "
+          "several seeds.")
+    print(f"figure in {args.out}; took {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
