@@ -273,3 +273,24 @@ def test_pruned_lenet5_sparse_model_and_storage(tmp_path, mnist_batch):
     path = save_sparse(model, tmp_path / "sparse.npz", index_bits="paper")   # 8-bit conv, 5-bit fc
     assert os.path.getsize(path) <= dense_size / 8
     assert np.array_equal(load_sparse(path).forward(x), model.forward(x))
+
+
+# -- the per-layer report and the benchmark entry point ------------------------------------------
+
+def test_layer_report_numbers():
+    from minnet.sparse import format_layer_report, layer_report
+    model = pruned_lenet(13, dead_neurons=False)
+    rows = layer_report(model, batch_size=2, repeats=2)
+    assert [r["layer"] for r in rows] == ["fc1", "fc2", "fc3"]
+    fc1 = rows[0]
+    nnz = int(model.layer("fc1").masks["W"].sum())
+    assert fc1["density"] == nnz / (300 * 784) and fc1["dense_bytes"] == 300 * 784 * 4
+    assert fc1["sparse_bytes"] == nnz * (4 + 2) + 301 * 4      # float32 data, uint16 columns, int32 rows
+    assert fc1["dense_s"] > 0 and fc1["sparse_s"] > 0
+    assert "fc3" in format_layer_report(rows)
+
+
+def test_bench_dispatch_rejects_unknown_benchmarks(capsys):
+    from minnet.bench.__main__ import main
+    assert main(["nonsense"]) == 2
+    assert "unknown benchmark 'nonsense'" in capsys.readouterr().err

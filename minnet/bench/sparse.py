@@ -6,9 +6,9 @@ Cases, all measured in one run, interleaved, with medians over ``--repeats``:
     (:func:`minnet.sparse.layers.csr_forward_t`). LeNet-300-100's fc1/fc2/fc3 (8%, 9%, 26%, Table 2),
     AlexNet's fc6 and fc7 (9%, Table 4) and VGG-16's fc6 (4%, Table 5). Weights are random; the
     speed of a CSR product depends on the shape and the number of nonzeros, not on their values.
-  * whole-model inference of the pruned LeNet-300-100 (and LeNet-5 once minnet has Conv2D and
-    ``models.lenet5``) at batch 1 and 1000: ``Sequential.forward`` of the masked dense model vs the
-    same model after ``to_sparse``.
+  * whole-model inference of the pruned LeNet-300-100 and LeNet-5 (random masks at the paper's
+    densities) at batch 1 and 1000: ``Sequential.forward`` of the masked dense model vs the same
+    model after ``to_sparse`` (scipy and minnet back-ends).
   * one retraining epoch of the pruned LeNet-300-100 with ``minnet.train.fit`` (MNIST, batch 64),
     masked dense vs sparse.
   * a thread-contention probe: minnet's 2-thread kernel right after a dense BLAS call vs after a pause.
@@ -24,7 +24,7 @@ import scipy.sparse
 
 from minnet.atomic import atomic_write_json
 from minnet.bench import format_table, interleaved_times, machine_info, median
-from minnet.models import lenet_300_100
+from minnet.models import lenet5, lenet_300_100
 from minnet.sparse import to_sparse
 from minnet.sparse.csr import column_index_dtype
 from minnet.sparse.layers import csr_forward_t
@@ -82,20 +82,9 @@ def prune_randomly(model, densities, seed=0):
 
 
 def pruned_models():
-    """{case: (masked dense model, input shape)} for the models minnet has."""
-    models = {"lenet300_model": (prune_randomly(lenet_300_100(seed=0), LENET300_DENSITIES), (784,))}
-    try:
-        from minnet.models import lenet5
-    except ImportError:
-        lenet5 = None
-    if lenet5 is not None:
-        models["lenet5_model"] = (prune_randomly(lenet5(seed=0), LENET5_DENSITIES), (1, 28, 28))
-    return models
-
-
-def sparse_convertible(model):
-    """True when to_sparse converts every prunable layer (Conv2D support may still be missing)."""
-    return all(not l.masks for l in to_sparse(model).layers)
+    """{case: (masked dense model, input shape)}: LeNet-300-100 and LeNet-5 at the paper's densities."""
+    return {"lenet300_model": (prune_randomly(lenet_300_100(seed=0), LENET300_DENSITIES), (784,)),
+            "lenet5_model": (prune_randomly(lenet5(seed=0), LENET5_DENSITIES), (1, 28, 28))}
 
 
 def contention_probe(repeats, pause_s):
@@ -166,9 +155,6 @@ def main(argv=None):
                    interleaved_times(cases, args.repeats, args.pause))
 
     for case, (model, shape) in pruned_models().items():
-        if not sparse_convertible(model):
-            print(f"note: {case}: to_sparse cannot convert every layer yet; skipped")
-            continue
         kept = model.count_params(nonzero=True) / model.count_params()
         backends = {"dense": model, "scipy": to_sparse(model, "scipy"), "minnet": to_sparse(model)}
         for batch in (1, 1000):
