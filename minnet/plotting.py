@@ -134,11 +134,13 @@ def plot_sensitivity(curves, dense_accuracy=None):
     return fig
 
 
-def plot_tradeoff(curves):
-    """Paper Fig. 5: accuracy loss (points) vs parameters pruned (%), one line per method.
+def plot_tradeoff(curves, ylim=(-5.0, 1.0)):
+    """Paper Fig. 5: accuracy change (points) vs parameters pruned (%), one line per method.
 
-    curves: :func:`minnet.figdata.tradeoff_curves`. Solid = with retraining, dashed = without;
-    L1 in one colour family, L2 in another, as in the paper.
+    curves: :func:`minnet.figdata.tradeoff_curves`. Dashed = without retraining, solid = with,
+    dotted = iterative; L1 orange, L2 blue. ylim: the y range, as the paper's -4.5..+0.5 window
+    (the region where the methods differ; curves that fall further leave through the bottom), or
+    None for the full range.
     """
     fig = new_figure(7, 4.5)
     ax = fig.subplots()
@@ -148,6 +150,8 @@ def plot_tradeoff(curves):
         colour = "tab:green" if "iterative" in label else colours.get(label[:2], None)
         ax.plot(pct, -loss, ls=style, marker="o", ms=3, color=colour, label=label)
     ax.axhline(0, color="0.5", lw=0.8)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set_xlabel("parameters pruned away (%)")
     ax.set_ylabel("accuracy change (points)")
     ax.set_title("Trade-off: accuracy vs parameters pruned")
