@@ -69,3 +69,22 @@ def test_missing_pieces_are_named(tmp_path, run_dir, capsys):
     with pytest.raises(RunFolderError, match="no such run folder"):
         check_run_folder(tmp_path / "nowhere")
     assert not (partial / "report.html").exists()
+
+
+def test_figures_of_a_conv_net_skip_the_lenet300_only_ones():
+    # LeNet-5's first layer is a conv (mask (20, 1, 5, 5)): no Fig. 4, but histograms of all 4 layers.
+    from minnet.models import lenet5
+    from minnet.pruning import prune_model
+    from minnet.report_html import build_figures
+    dense = lenet5(seed=0)
+    pruned = dense.copy()
+    prune_model(pruned, "sparsity", 0.5)
+    report = {"layers": [{"name": l.name, "remaining_pct": 50.0, "remaining_flops_pct": 50.0}
+                         for l in pruned.prunable_layers()],
+              "totals": {"remaining_pct": 50.0, "remaining_flops_pct": 50.0},
+              "rounds": [{"error_after_prune": 0.1}], "error_before": 0.01,
+              "history": [{"step": "train", "phase": None, "round": None, "epoch": [1],
+                           "loss": [0.3], "test_acc": [0.99]}]}
+    figures = build_figures(report, dense, pruned)
+    assert list(figures) == ["weight_histograms", "training_curves", "layer_kept"]
+    assert len(figures["weight_histograms"].axes) == 4 * 3          # 4 layers x 3 stages

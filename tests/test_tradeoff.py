@@ -1,5 +1,7 @@
 """The Fig. 5 trade-off sweep (minnet.tradeoff): shape of the result, sanity, parallel == serial."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,16 @@ def test_rejects_float_percentages_and_unknown_models(setup):
         tradeoff_sweep(models, train, test, [0.5])
     with pytest.raises(ValueError, match="l1"):
         tradeoff_sweep({"dropout": models["l2"]}, train, test, [10])
+
+
+def test_command_line_writes_json_that_report_can_draw(tmp_path):
+    from minnet import figdata
+    from minnet.tradeoff import main
+    out = tmp_path / "tradeoff.json"
+    assert main(["--out", str(out), "--quick", "--train-limit", "300", "--test-limit", "200",
+                 "--percents", "0,60"]) == 0
+    result = json.loads(out.read_text())
+    assert result["percents"] == [0, 60] and result["train_epochs"] == 2
+    curves = figdata.tradeoff_curves(result)
+    assert len(curves) == 5                   # L1/L2 x with/without retraining + iterative L2
+    assert all(pct.tolist() == [0, 60] for pct, _ in curves.values())
