@@ -69,6 +69,9 @@ def make_parser():
         p.add_argument("--config", help="TOML file with RunConfig keys")
         p.add_argument("--seed", type=int)
         p.add_argument("--data", help="folder with an IDX dataset (MNIST's file names)")
+        if name == "prune":
+            p.add_argument("--dense-model", dest="dense_model",
+                           help="prune this trained model (.npz, e.g. from `train`) instead of training")
         p.add_argument("--out", help="run folder (default runs/<command>-<model>-seed<seed>)")
         p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
         p.add_argument("--overwrite", action="store_true", help="start afresh in an existing run folder")
@@ -117,7 +120,7 @@ def resolve_config(args):
         model in ("lenet300", "lenet5") else {"model": model}
     values.update(file_values)
     if args.quick:
-        values.update(QUICK_OVERRIDES)
+        values.update(QUICK_OVERRIDES.get(model, QUICK_OVERRIDES["lenet300"]))
     for key, value in vars(args).items():
         if key in _NOT_CONFIG or value is None:
             continue

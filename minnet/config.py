@@ -32,6 +32,7 @@ class RunConfig:
     model: str = "lenet300"
     seed: int = 0
     data: str | None = None
+    dense_model: str | None = None        # prune this trained model (.npz) instead of training one
     train_limit: int | None = None        # use only the first N training images (smoke tests)
     test_limit: int | None = None
     batch_size: int = 64
@@ -66,7 +67,8 @@ class RunConfig:
 
 # The accepted Python types of each field (int is accepted where a float is expected).
 _TYPES = {
-    "model": (str,), "seed": (int,), "data": (str, type(None)), "train_limit": (int, type(None)),
+    "model": (str,), "seed": (int,), "data": (str, type(None)), "dense_model": (str, type(None)),
+    "train_limit": (int, type(None)),
     "test_limit": (int, type(None)), "batch_size": (int,), "epochs": (int,), "lr": (float, int),
     "lr_policy": (str,), "momentum": (float, int), "regularization": (str,),
     "reg_strength": (float, int), "dropout": (float, int), "method": (str,), "targets": (dict,),

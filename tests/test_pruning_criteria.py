@@ -171,3 +171,15 @@ def test_set_mask_rejects_wrong_shape_and_dtype():
         layer.set_mask("W", np.ones((4, 3), dtype=bool))
     with pytest.raises(DTypeError):
         layer.set_mask("W", np.ones((3, 4)))
+
+
+def test_prune_by_sparsity_matches_a_stable_sort_reference_with_many_ties():
+    # reference: stable argsort of -|w| keeps the k largest, ties to the lower index
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        w = rng.integers(-4, 5, rng.integers(1, 40)).astype(np.float64)
+        s = float(rng.choice([0.0, 0.25, 0.5, 0.8, 0.95]))
+        k = max(1, int(round((1 - s) * w.size)))
+        ref = np.zeros(w.size, dtype=bool)
+        ref[np.argsort(-np.abs(w), kind="stable")[:k]] = True
+        np.testing.assert_array_equal(prune_by_sparsity(w, s), ref)

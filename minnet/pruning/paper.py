@@ -61,8 +61,11 @@ PAPER_DEFAULTS = {
 }
 
 # --quick: the same pipeline on a slice of the data with few epochs (a smoke test, < 1 minute).
-QUICK_OVERRIDES = {"train_limit": 6000, "test_limit": 2000, "epochs": 2, "retrain_epochs": 1,
-                   "rounds": 2}
+# LeNet-5's convolutions cost ~10x LeNet-300-100's layers per image, so it gets a smaller slice.
+QUICK_OVERRIDES = {
+    "lenet300": {"train_limit": 6000, "test_limit": 2000, "epochs": 2, "retrain_epochs": 1, "rounds": 2},
+    "lenet5": {"train_limit": 1500, "test_limit": 1000, "epochs": 2, "retrain_epochs": 1, "rounds": 1},
+}
 
 
 def paper_defaults(model):
@@ -72,3 +75,31 @@ def paper_defaults(model):
     d = PAPER_DEFAULTS[model]
     return {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
             for k, v in d.items()}
+
+
+_INPUT_SIZE = {"alexnet": 227, "vgg16": 224}
+
+
+def paper_accounting(network, seed=0):
+    """Apply the paper's keep ratios by magnitude to a randomly initialised AlexNet or VGG-16 and
+    return (rows, totals) of :mod:`minnet.stats` (Tables 4-5 and Table 1's parameter counts).
+
+    Trained weights are not needed to *count*: the keep ratios fix the weights column, and the FLOPs
+    come from one forward pass on a random (1, 3, S, S) image. Activations are counted dense
+    (``activation_sparsity=False``): random weights say nothing about the paper's Act% column, so
+    remaining FLOPs here scale with the kept weights only.
+    """
+    import numpy as np
+
+    from minnet import models
+    from minnet.pruning.prune import prune_model
+    from minnet.stats import layer_stats, model_totals
+
+    if network not in _INPUT_SIZE:
+        raise ValueError(f"paper_accounting covers {sorted(_INPUT_SIZE)}, got {network!r}")
+    model = getattr(models, network)(seed=seed)
+    prune_model(model, "sparsity", keep_ratios_to_sparsities(paper_keep_ratios(network)))
+    size = _INPUT_SIZE[network]
+    sample = np.random.default_rng(seed).random((1, 3, size, size), dtype=np.float32)
+    rows = layer_stats(model, sample, activation_sparsity=False)
+    return rows, model_totals(model, rows)

@@ -190,6 +190,16 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
             save_checkpoint(run_dir, model, None, meta)
             continue
         training = step["step"] == "train"
+        if training and cfg.dense_model:
+            # Start from a model trained earlier (e.g. by `python -m minnet train`): same weights,
+            # so several pruning recipes can share one dense training.
+            model.load_weights(cfg.dense_model)
+            log(f"[{i + 1}/{len(steps)}] dense model loaded from {cfg.dense_model}")
+            meta["error_before"] = evaluate(model, x_test, y_test)["error"]
+            model.save(run_dir / "dense.npz")
+            meta["step"], meta["epoch"] = i + 1, 0
+            save_checkpoint(run_dir, model, None, meta)
+            continue
         optimizer = (make_optimizer(cfg.lr, cfg.lr_policy, cfg.momentum, cfg.regularization,
                                     cfg.reg_strength) if training else
                      make_optimizer(cfg.effective_retrain_lr(), cfg.retrain_lr_policy, cfg.momentum,
