@@ -6,6 +6,7 @@ pruning masks) -> :mod:`minnet.pruning` (prune, retrain, iterate).
 """
 
 from minnet import kernels, layers, losses, model, models, optim, sparse, train
+from minnet import pruning, stats
 from minnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 from minnet.losses import softmax_cross_entropy
 from minnet.model import Sequential
@@ -16,7 +17,7 @@ from minnet.train import Callback, evaluate, fit
 __version__ = "0.1.0"
 
 __all__ = [
-    "kernels", "layers", "losses", "model", "models", "optim", "sparse", "train",
+    "kernels", "layers", "losses", "model", "models", "optim", "sparse", "train", "pruning", "stats",
     "Dense", "Dropout", "Flatten", "ReLU", "softmax_cross_entropy", "Sequential", "lenet_300_100",
     "Conv2D", "MaxPool2D", "lenet5", "alexnet", "vgg16",
     "SGD", "ConstantLR", "InvLR", "StepLR", "Callback", "evaluate", "fit",
