@@ -20,6 +20,9 @@ def atomic_write_bytes(path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates files readable by their owner only; give the result the permissions a
+        # plain open() would (0666 minus the umask), so reports can be shared as usual.
+        os.fchmod(fd, 0o666 & ~_current_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -33,6 +36,12 @@ def atomic_write_bytes(path, data: bytes) -> Path:
             pass
         raise
     return path
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)      # the only portable way to read the umask is to set it and restore it
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path, text: str) -> Path:

@@ -128,3 +128,15 @@ def test_model_input_errors():
     x[1, 5] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         model.forward(x)
+
+
+def test_atomic_writes_get_normal_file_permissions(tmp_path):
+    import os
+    import stat
+    from minnet.atomic import atomic_write_text
+    umask = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "page.html", "<p>hi</p>")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
