@@ -106,6 +106,7 @@ def _dense_inputs():
 
 
 def dense_forward_cases():
+    """Cases for dense_forward(x, W, b) -> y (N, out); expected from minnet.layers.Dense.forward."""
     cases = []
     for desc, x, W, b, dout, mask in _dense_inputs():
         y, *_ = _dense_reference(x, W, b, dout, mask)
@@ -114,6 +115,7 @@ def dense_forward_cases():
 
 
 def dense_backward_cases():
+    """Cases for dense_backward(dout, x, W, mask) -> (dx, dW, db); expected from Dense.backward."""
     cases = []
     for desc, x, W, b, dout, mask in _dense_inputs():
         _, dx, dW, db = _dense_reference(x, W, b, dout, mask)
@@ -124,6 +126,7 @@ def dense_backward_cases():
 # -- 2. Softmax cross-entropy ----------------------------------------------------------------------
 
 def softmax_ce_cases():
+    """Cases for softmax_cross_entropy(logits (N, C), y (N,)) -> (loss, dlogits (N, C))."""
     r = _rng(2)
     inputs = [
         ("hand-checkable: logits [[0, 0]], label 0 -> loss log 2 = 0.6931, dlogits [[-0.5, 0.5]]",
@@ -146,6 +149,7 @@ def softmax_ce_cases():
 # -- 3. The std-based pruning mask -----------------------------------------------------------------
 
 def prune_mask_cases():
+    """Cases for prune_mask(w, quality, std) -> bool mask; expected from pruning.prune_by_std (sec. 2)."""
     r = _rng(3)
     inputs = [
         ("hand-checkable (the docstring's example): w = [-0.3, 0.05, 0.2, -0.01], std = 0.1, "
@@ -176,6 +180,8 @@ def _sgd_reference(w, v, g, mask, lr, momentum, weight_decay):
 
 
 def masked_sgd_cases():
+    """Cases for masked_sgd_step(w, v, g, mask, lr, momentum, wd) -> (w, v); expected from the
+    masked_sgd_update kernel the optimiser runs (Caffe's momentum update, pruned entries pinned at 0)."""
     r = _rng(4)
     inputs = [
         ("hand-checkable: w = [1, 2], v = [0, 0], g = [1, 1], all kept, lr 0.1, momentum 0.9, "
@@ -205,6 +211,7 @@ def masked_sgd_cases():
 # -- 5. The dropout-ratio adjustment ---------------------------------------------------------------
 
 def dropout_cases():
+    """Cases for adjusted_dropout_rate(D_o, C_io, C_ir) = D_o sqrt(C_ir / C_io) (paper sec. 3.2)."""
     inputs = [
         ("the paper's example: 9% kept, D_o = 0.5 -> 0.5 * sqrt(0.09) = 0.15", (0.5, 10000, 900)),
         ("nothing pruned: the rate does not change", (0.5, 1000, 1000)),
@@ -231,6 +238,8 @@ def _dead_reference(mask_in, mask_out):
 
 
 def dead_neuron_cases():
+    """Cases for dead_neurons(mask_in (H, n_in), mask_out (n_out, H)) -> bool (H,) (paper sec. 3.5);
+    expected from minnet.pruning.neurons.find_dead_neurons on a two-layer model."""
     r = _rng(6)
     T, F = True, False
     inputs = [
@@ -248,6 +257,7 @@ def dead_neuron_cases():
 # -- 7. CSR -----------------------------------------------------------------------------------------
 
 def csr_from_dense_cases():
+    """Cases for csr_from_dense(W, mask) -> (indptr, indices, data); expected from sparse.dense_to_csr."""
     r = _rng(7)
     W1 = np.array([[0.0, 2.0, 0.0], [0.0, 0.0, 0.0], [3.0, 0.0, 4.0]])
     inputs = [("hand-checkable: [[0, 2, 0], [0, 0, 0], [3, 0, 4]] -> indptr [0, 1, 1, 3], "
@@ -278,6 +288,8 @@ def _csr_matvec_reference(indptr, indices, data, x):
 
 
 def csr_matvec_cases():
+    """Cases for csr_matvec(indptr, indices, data, x) -> y = W x (paper sec. 4); expected from the
+    csr_matvec_serial kernel; includes empty rows and unsorted column indices."""
     r = _rng(8)
     inputs = [("hand-checkable: W = [[0, 2, 0], [0, 0, 0], [3, 0, 4]], x = [1, 2, 3] -> "
                "y = [4, 0, 15] (an empty row gives 0)",
