@@ -109,3 +109,18 @@ def test_train_command_writes_model_and_history(tiny_idx, tmp_path):
 def test_bad_inputs_exit_with_code_2(tmp_path, capsys):
     assert main(["prune", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_prune_from_a_trained_dense_model(tiny_idx, tmp_path):
+    trained = tmp_path / "train"
+    assert main(["train", "--model", "lenet300", "--data", str(tiny_idx), "--out", str(trained),
+                 "--epochs", "1", "--no-progress"]) == 0
+    out = tmp_path / "pruned"
+    assert main(["prune", "--model", "lenet300", "--data", str(tiny_idx), "--out", str(out),
+                 "--dense-model", str(trained / "model.npz"), "--rounds", "1",
+                 "--retrain-epochs", "1", "--no-progress"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["history"][0]["step"] == "retrain"          # no dense training step ran
+    dense = Sequential.load(trained / "model.npz")
+    np.testing.assert_array_equal(Sequential.load(out / "dense.npz").layer("fc1").params["W"],
+                                  dense.layer("fc1").params["W"])
