@@ -21,6 +21,7 @@ class ConstantLR:
         return self.base_lr
 
     def config(self):
+        """The schedule as plain data; ``make_schedule`` rebuilds it."""
         return {"policy": "constant", "base_lr": self.base_lr}
 
 
@@ -36,6 +37,7 @@ class StepLR:
         return self.base_lr * self.gamma ** (iteration // self.step_size)
 
     def config(self):
+        """The schedule as plain data; ``make_schedule`` rebuilds it."""
         return {"policy": "step", "base_lr": self.base_lr, "step_size": self.step_size,
                 "gamma": self.gamma}
 
@@ -53,6 +55,7 @@ class InvLR:
         return self.base_lr * (1.0 + self.gamma * iteration) ** (-self.power)
 
     def config(self):
+        """The schedule as plain data; ``make_schedule`` rebuilds it."""
         return {"policy": "inv", "base_lr": self.base_lr, "gamma": self.gamma, "power": self.power}
 
 

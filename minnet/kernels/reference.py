@@ -1,7 +1,8 @@
 """Plain NumPy ground truth for every Numba kernel in :mod:`minnet.kernels`.
 
 These are written for clarity, not speed. Tests assert that each ``@njit`` kernel returns the same
-numbers as its reference here (see ``tests/test_kernels.py``).
+numbers as its reference here (``tests/test_losses_kernels.py``, ``tests/test_csr_kernels.py``, ``tests/test_conv.py``,
+``tests/test_properties.py``).
 """
 
 import numpy as np

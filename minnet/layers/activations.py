@@ -20,11 +20,13 @@ class ReLU(Layer):
         self._y = None
 
     def forward(self, x, training=False):
+        """y = max(x, 0), any shape."""
         check_float_array(x, self.describe())
         self._y = np.maximum(x, 0)
         return self._y
 
     def backward(self, dout):
+        """dx = dout * [y > 0]."""
         if dout.shape != self._y.shape:
             raise ShapeError(f"{self.describe()}: dout {dout.shape} != output {self._y.shape}")
         dx = np.empty_like(self._y)
@@ -62,9 +64,11 @@ class Dropout(Layer):
         self._rate = value
 
     def reseed(self, seed_sequence):
+        """New generator for the dropout masks (fit reseeds every epoch from (seed, epoch, index))."""
         self.rng = np.random.default_rng(seed_sequence)
 
     def forward(self, x, training=False):
+        """Training: y = x * keep / (1 - rate) with a fresh Bernoulli mask; inference: y = x."""
         check_float_array(x, self.describe())
         if not training or self._rate == 0.0:
             self._scale = None
@@ -77,6 +81,7 @@ class Dropout(Layer):
         return out.reshape(x.shape)
 
     def backward(self, dout):
+        """dx = dout * keep / (1 - rate), with the mask of the last forward."""
         if self._scale is None:          # forward ran in inference mode or with rate 0
             return dout
         if dout.size != self._scale.size:
@@ -84,6 +89,7 @@ class Dropout(Layer):
         return dout * self._scale.reshape(dout.shape)
 
     def config(self):
+        """Current and original rate (both saved, so an adjusted rate survives save/load)."""
         return {"rate": self.rate, "original_rate": self.original_rate, "name": self.name}
 
 
@@ -95,9 +101,11 @@ class Flatten(Layer):
         self._shape = None
 
     def forward(self, x, training=False):
+        """(N, d1, d2, ...) -> (N, d1 * d2 * ...), a view."""
         check_float_array(x, self.describe())
         self._shape = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout):
+        """Reshape dout back to the input's shape."""
         return dout.reshape(self._shape)

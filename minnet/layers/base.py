@@ -66,9 +66,11 @@ class Layer:
 
     # -- the two methods every layer implements -------------------------------------------------
     def forward(self, x, training=False):
+        """Compute the layer's output for a batch x (N, ...); ``training`` enables dropout."""
         raise NotImplementedError
 
     def backward(self, dout):
+        """Given dout = dL/d(output), fill ``grads`` with dL/d(params) and return dL/dx."""
         raise NotImplementedError
 
     # -- masks -----------------------------------------------------------------------------------

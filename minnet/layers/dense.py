@@ -45,6 +45,7 @@ class Dense(Layer):
         self._x = self._y = None
 
     def forward(self, x, training=False):
+        """y = x W^T + b (then ReLU if fused): x (N, in_features) -> y (N, out_features)."""
         W, b = self.params["W"], self.params["b"]
         check_float_array(x, self.describe(), W.dtype)
         if x.ndim != 2 or x.shape[1] != self.in_features:
@@ -59,6 +60,7 @@ class Dense(Layer):
         return z
 
     def backward(self, dout):
+        """dout (N, out_features) -> dx = dz W (N, in_features); fills grads dW = dz^T x, db = sum dz."""
         if self._x is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
         if dout.shape != self._y.shape:
@@ -77,5 +79,6 @@ class Dense(Layer):
         return dz @ self.params["W"]                    # 3. gradient for the layer below
 
     def config(self):
+        """Constructor arguments (saved with the architecture)."""
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "activation": self.activation, "name": self.name}
