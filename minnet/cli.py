@@ -13,11 +13,12 @@ checkpoint.npz (after every epoch and prune round), dense.npz, pruned.npz (prune
 """
 
 import argparse
+import json
 import shlex
 import sys
 from pathlib import Path
 
-from minnet.config import RunConfig, config_from_dict, load_config_file
+from minnet.config import config_from_dict, load_config_file
 from minnet.errors import CheckpointError, ConfigError, DataError
 from minnet.model import Sequential
 from minnet.pruning.paper import QUICK_OVERRIDES, paper_defaults
@@ -151,7 +152,6 @@ def main(argv=None):
 
 
 def _run(args, argv):
-    import json
     if args.resume and args.out and (Path(args.out) / "config.json").exists():
         saved = json.loads((Path(args.out) / "config.json").read_text())
         cfg, command = config_from_dict(saved["config"]), saved["command"]
