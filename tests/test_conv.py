@@ -231,6 +231,28 @@ def test_conv2d_then_pool_gradients():
     assert_close_gradients(dW, numerical_gradient(loss, conv.params["W"], H), "conv->pool dW")
 
 
+def test_training_and_inference_forward_give_the_same_gradients(monkeypatch):
+    """backward after forward(training=True) uses the kept col, after training=False it recomputes
+    col from x; and a batch split into several chunks must match the batch in one chunk."""
+    import minnet.layers.conv as conv_module
+    x = random_input((5, 4, 7, 6))
+    dout = random_input((5, 6, 5, 3), seed=2)
+    results = []
+    for training, chunk_bytes in ((True, conv_module.CHUNK_BYTES), (False, conv_module.CHUNK_BYTES),
+                                  (True, 1500), (False, 1500)):
+        monkeypatch.setattr(conv_module, "CHUNK_BYTES", chunk_bytes)
+        layer = Conv2D(4, 6, 3, stride=(1, 2), padding=(0, 1), groups=2, activation="relu", rng=0,
+                       dtype=np.float64)
+        layer.params["b"][:] = 0.1
+        if chunk_bytes == 1500:
+            assert layer._images_per_chunk(15) == 1       # one image's col: 36 x 15 x 8 B > 1500 B
+        y = layer.forward(x, training=training)
+        results.append((y, layer.backward(dout), layer.grads["W"].copy(), layer.grads["b"].copy()))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert_same(a, b, "chunked / inference path", rtol=1e-12, atol=1e-12)
+
+
 # -- masks, freezing, init ----------------------------------------------------------------------------
 
 def test_masked_conv_matches_conv_with_zeroed_weights():

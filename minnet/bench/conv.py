@@ -1,0 +1,177 @@
+"""LeNet-5 speed, minnet vs PyTorch in the same run: training epoch at batch 64, inference at 1000.
+
+``python -m minnet.bench.conv [--repeats R] [--n-train N]`` prints a table; ``bench_lenet5()``
+returns the rows (``python -m minnet.bench train`` adds them to its own table).
+
+What is timed (both frameworks get the same synthetic MNIST-shaped data; pixel values do not change
+the work done, so no data files are needed):
+  * training: ``minnet.train.fit`` for one pass over ``n_train`` images in shuffled batches of 64
+    (forward, softmax cross-entropy, backward, SGD with momentum 0.9 and weight decay 5e-4), and the
+    same loop in PyTorch (``torch.optim.SGD``, ``CrossEntropyLoss``). Seconds per epoch are
+    extrapolated linearly from ``n_train`` images to MNIST's 60,000.
+  * inference: one forward pass over a batch of 1000 images (no gradients), as images per second.
+PyTorch runs only when ``import torch`` works (it is never a dependency), on 2 threads
+(``torch.set_num_threads(2)``). Repeats interleave minnet and PyTorch with pauses in between: the
+machines are shared and noisy, and OpenBLAS's and OpenMP's thread pools spin for a while after a
+call, which would slow whatever runs next. The table reports medians and ratios of medians.
+"""
+
+import argparse
+import gc
+import statistics
+import time
+
+import numpy as np
+
+from minnet.models import lenet5
+from minnet.optim import SGD
+from minnet.train import fit
+
+MNIST_TRAIN_SIZE = 60_000
+BATCH_TRAIN = 64
+BATCH_INFER = 1000
+
+
+def synthetic_mnist(n, seed=0):
+    """n MNIST-shaped images (n, 1, 28, 28) float32 in [0, 1) and labels (n,) in 0..9."""
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, n)
+
+
+class MinnetLeNet5:
+    """minnet's LeNet-5 with Caffe's solver settings; one ``train_pass`` = fit() for one epoch."""
+
+    def __init__(self, x, y, seed=0):
+        self.x, self.y = x, y
+        self.model = lenet5(seed=seed)
+        self.opt = SGD(lr=0.01, momentum=0.9, weight_decay=5e-4)
+        fit(self.model, self.opt, x[:4 * BATCH_TRAIN], y[:4 * BATCH_TRAIN], epochs=1,
+            batch_size=BATCH_TRAIN, progress=False)                   # compile / load the kernels
+
+    def train_pass(self):
+        fit(self.model, self.opt, self.x, self.y, epochs=1, batch_size=BATCH_TRAIN, progress=False)
+
+    def infer(self, xb):
+        return self.model.forward(xb, training=False)
+
+
+class TorchLeNet5:
+    """The same network, loss and optimiser in PyTorch (2 threads)."""
+
+    def __init__(self, torch, x, y, seed=0):
+        self.torch = torch
+        torch.set_num_threads(2)
+        torch.manual_seed(seed)
+        nn = torch.nn
+        self.net = nn.Sequential(nn.Conv2d(1, 20, 5), nn.MaxPool2d(2, 2), nn.Conv2d(20, 50, 5),
+                                 nn.MaxPool2d(2, 2), nn.Flatten(), nn.Linear(800, 500), nn.ReLU(),
+                                 nn.Linear(500, 10))
+        self.opt = torch.optim.SGD(self.net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+        self.loss = nn.CrossEntropyLoss()
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+        self._train(self.x[:4 * BATCH_TRAIN], self.y[:4 * BATCH_TRAIN])   # warm-up
+
+    def _train(self, x, y):
+        perm = self.torch.randperm(len(x))
+        for i in range(0, len(x), BATCH_TRAIN):
+            idx = perm[i:i + BATCH_TRAIN]
+            self.opt.zero_grad()
+            self.loss(self.net(x[idx]), y[idx]).backward()
+            self.opt.step()
+
+    def train_pass(self):
+        self._train(self.x, self.y)
+
+    def infer(self, xb):
+        with self.torch.inference_mode():
+            return self.net(self.torch.from_numpy(xb))
+
+
+def _timed(fn, pause):
+    gc.collect()
+    time.sleep(pause)                  # let other thread pools stop spinning
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench_lenet5(repeats=3, n_train=6400, infer_calls=3, pause=0.5, quiet=False, seed=0):
+    """Time LeNet-5 training and inference, minnet and (if installed) PyTorch, interleaved.
+
+    n_train: images per timed training pass (a multiple of 64 keeps every batch full); the epoch
+    time is that pass's time x 60,000 / n_train. infer_calls: forward passes of batch 1000 per
+    inference sample. Returns two dicts:
+        {"case": "lenet5_train_epoch_b64", "minnet_s", "torch_s", "ratio", ...}   seconds per epoch
+        {"case": "lenet5_infer_b1000", "minnet_s", "torch_s", "ratio",
+         "minnet_img_s", "torch_img_s", ...}                                     seconds per batch
+    with medians over ``repeats`` and ratio = minnet_s / torch_s (< 1: minnet is faster);
+    torch fields are None without PyTorch.
+    """
+    x, y = synthetic_mnist(max(n_train, BATCH_INFER), seed)
+    xb = x[:BATCH_INFER]
+    contenders = {"minnet": MinnetLeNet5(x[:n_train], y[:n_train], seed)}
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        contenders["torch"] = TorchLeNet5(torch, x[:n_train], y[:n_train], seed)
+    train = {name: [] for name in contenders}
+    infer = {name: [] for name in contenders}
+    for r in range(repeats):
+        order = list(contenders) if r % 2 == 0 else list(contenders)[::-1]   # alternate who goes first
+        for name in order:
+            c = contenders[name]
+            epoch_s = _timed(c.train_pass, pause) * MNIST_TRAIN_SIZE / n_train
+            c.infer(xb)                                                       # warm, untimed
+            batch_s = _timed(lambda: [c.infer(xb) for _ in range(infer_calls)], pause) / infer_calls
+            train[name].append(epoch_s)
+            infer[name].append(batch_s)
+            if not quiet:
+                print(f"  repeat {r + 1}/{repeats} {name:>6}: epoch {epoch_s:7.2f} s, "
+                      f"inference {BATCH_INFER / batch_s:8.0f} img/s", flush=True)
+    med = lambda d, k: statistics.median(d[k]) if k in d else None
+    rows = []
+    for case, samples in (("lenet5_train_epoch_b64", train), ("lenet5_infer_b1000", infer)):
+        m, t = med(samples, "minnet"), med(samples, "torch")
+        row = {"case": case, "minnet_s": m, "torch_s": t, "ratio": m / t if t else None,
+               "repeats": repeats}
+        if case.startswith("lenet5_train"):
+            row["n_train_timed"] = n_train
+        else:
+            row["minnet_img_s"] = BATCH_INFER / m
+            row["torch_img_s"] = BATCH_INFER / t if t else None
+        rows.append(row)
+    if not quiet:
+        print(format_rows(rows))
+    return rows
+
+
+def format_rows(rows):
+    """The rows as an aligned table; ratio = minnet / torch time (below 1: minnet is faster)."""
+    fmt = lambda v: "-" if v is None else (f"{v:,.3f}" if isinstance(v, float) else str(v))
+    cols = ["case", "minnet_s", "torch_s", "ratio", "minnet_img_s", "torch_img_s"]
+    cells = [[fmt(r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    line = lambda items: "  ".join(s.rjust(w) for s, w in zip(items, widths))
+    return "\n".join([line(cols)] + [line(row) for row in cells])
+
+
+def main(argv=None):
+    """``python -m minnet.bench.conv [--repeats R] [--n-train N] [--json PATH]``."""
+    parser = argparse.ArgumentParser(prog="python -m minnet.bench.conv", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--n-train", type=int, default=6400,
+                        help="images per timed training pass (extrapolated to 60,000)")
+    parser.add_argument("--json", help="also write the rows to this file")
+    args = parser.parse_args(argv)
+    rows = bench_lenet5(repeats=args.repeats, n_train=args.n_train)
+    if args.json:
+        from minnet.atomic import atomic_write_json
+        atomic_write_json(args.json, {"rows": rows})
+    return rows
+
+
+if __name__ == "__main__":
+    main()
