@@ -12,13 +12,12 @@ LeNet-5 rows come from :mod:`minnet.bench.conv` when that module is present.
 
 import argparse
 import gc
-import json
-import platform
 import statistics
 import time
 
 import numpy as np
 
+from minnet.bench import format_table, machine_info
 from minnet.data import load_mnist
 from minnet.models import lenet_300_100
 from minnet.optim import SGD
@@ -104,29 +103,9 @@ def bench_lenet300(repeats=3, pause=0.5):
     return rows
 
 
-def format_table(rows):
-    """Rows as an aligned text table (None shown as '-')."""
-    cols = ["case", "minnet_s", "torch_s", "blas_floor_s", "minnet_over_torch", "minnet_over_floor"]
-    fmt = lambda v: "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
-    table = [[fmt(r.get(c)) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(cols)]
-    line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))
-    return "\n".join([line(cols)] + [line(t) for t in table])
-
-
-def machine_info():
-    """The machine and library versions the numbers were measured with."""
-    import numba
-    import scipy
-    info = {"machine": platform.machine(), "processor": platform.processor(),
-            "python": platform.python_version(), "numpy": np.__version__,
-            "numba": numba.__version__, "scipy": scipy.__version__}
-    try:
-        import torch
-        info["torch"] = torch.__version__
-    except ImportError:
-        info["torch"] = None
-    return info
+TABLE_COLUMNS = [("case", "case", str), ("minnet_s", "minnet s", ".3f"), ("torch_s", "PyTorch s", ".3f"),
+                 ("blas_floor_s", "BLAS floor s", ".3f"), ("minnet_over_torch", "minnet/PyTorch", ".2f"),
+                 ("minnet_over_floor", "minnet/floor", ".2f")]
 
 
 def main(argv=None):
@@ -137,17 +116,18 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the rows and machine info to this file")
     parser.add_argument("--no-conv", action="store_true", help="skip the LeNet-5 rows")
     args = parser.parse_args(argv)
+    info = machine_info()
+    print(f"{info['cpu']}, {info['cores']} cores; numpy {info['numpy']} ({info['blas']}), "
+          f"numba {info['numba']}", flush=True)
     rows = bench_lenet300(args.repeats)
-    print(format_table(rows), flush=True)
+    print(format_table(rows, TABLE_COLUMNS), flush=True)
     if not args.no_conv:
         from minnet.bench.conv import bench_lenet5
-        conv_rows = bench_lenet5(repeats=args.repeats)
-        for r in conv_rows:
-            print(r, flush=True)
-        rows += conv_rows
+        print("\nLeNet-5 (minnet.bench.conv):", flush=True)
+        rows += bench_lenet5(repeats=args.repeats)           # prints its own table
     if args.json:
         from minnet.atomic import atomic_write_json
-        atomic_write_json(args.json, {"machine": machine_info(), "rows": rows})
+        atomic_write_json(args.json, {"machine": info, "rows": rows})
     return rows
 
 
