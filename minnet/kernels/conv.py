@@ -11,10 +11,15 @@ Why this layout: putting the whole minibatch side by side in the columns makes t
 and rows of ``col`` are written contiguously. The price is one transpose from (OC, N, OH*OW) to
 (N, OC, OH*OW), which we fold into the pass that adds the bias and applies ReLU anyway.
 
-Parallel kernels (``prange``) split work so that no two threads ever write the same element:
-im2col by (row, image), col2im and pooling by (image, channel) plane, the GEMM layout changes by
-channel. All kernels are pure (they write only into their ``out`` arguments) and work for float32
-and float64. Output sizes use floor division, as PyTorch does: OH = (H + 2*ph - kh) // sh + 1.
+Threads: only im2col and col2im run in parallel (``prange``, each thread a chunk of whole images,
+so no two threads ever write the same element); they move the most memory. The layout and
+pooling kernels run on one thread: at LeNet-5's sizes they take 0.03-0.5 ms, and a parallel region
+costs a thread hand-off, next to nothing on an idle machine but a scheduler time slice (several ms)
+on a busy one, where we measured fewer, larger parallel regions to win by 2x or more.
+BLAS (OpenBLAS, its own thread pool) parallelises the GEMMs.
+
+All kernels are pure (they write only into their ``out`` arguments) and work for float32 and
+float64. Output sizes use floor division, as PyTorch does: OH = (H + 2*ph - kh) // sh + 1.
 """
 
 import numpy as np
@@ -100,7 +105,7 @@ def col2im(col, kh, kw, sh, sw, ph, pw, dx):
     return dx
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def conv_output_from_gemm(z, b, relu, out):
     """Bias, optional ReLU and the layout change after the GEMM, in one pass.
 
@@ -110,7 +115,7 @@ def conv_output_from_gemm(z, b, relu, out):
     """
     n_img, n_out, plane = out.shape
     zero = z.dtype.type(0)
-    for task in prange(n_img * n_out):
+    for task in range(n_img * n_out):
         n = task // n_out
         k = task % n_out
         bk = b[k]
@@ -127,18 +132,18 @@ def conv_output_from_gemm(z, b, relu, out):
 
 # fastmath "reassoc" lets LLVM vectorise the db sum (8x faster); the sum's rounding then depends
 # on the vector width, not on the run, so results stay deterministic on a given machine.
-@njit(parallel=True, cache=True, fastmath={"reassoc"})
+@njit(cache=True, fastmath={"reassoc"})
 def conv_grad_to_gemm(dout, y, relu, dz, db):
     """Undo ``conv_output_from_gemm``: ReLU gradient, layout change back, and the bias gradient.
 
     dout (N, OC, P), y (N, OC, P) the forward output -> dz (OC, N*P), db (OC,):
         dz[k, n*P + p] = dout[n, k, p] * ([y[n, k, p] > 0] if ``relu`` else 1)
         db[k]          = sum over n, p of dz[k, n*P + p]   (per-plane sums added in float64)
-    One thread per output channel k, so db needs no reduction across threads. Returns dz.
+    Returns dz.
     """
     n_img, n_out, plane = dout.shape
     zero = dout.dtype.type(0)
-    for k in prange(n_out):
+    for k in range(n_out):
         total = 0.0
         for n in range(n_img):
             q0 = n * plane
@@ -158,7 +163,7 @@ def conv_grad_to_gemm(dout, y, relu, dz, db):
     return dz
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def maxpool_forward(x, kh, kw, sh, sw, ph, pw, out, argmax):
     """Max pooling with argmax bookkeeping.
 
@@ -172,7 +177,7 @@ def maxpool_forward(x, kh, kw, sh, sw, ph, pw, out, argmax):
     n_img, n_ch, h, w = x.shape
     oh, ow = out.shape[2], out.shape[3]
     fast = kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0
-    for task in prange(n_img * n_ch):
+    for task in range(n_img * n_ch):
         n, c = task // n_ch, task % n_ch
         if fast:
             _maxpool_2x2_plane(x[n, c], out[n, c], argmax[n, c])
@@ -219,7 +224,7 @@ def _maxpool_2x2_plane(x, out, argmax):
             argmax[oy, ox] = best_idx
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def maxpool_backward(dout, argmax, dx):
     """Route each output gradient to the input position that won the max.
 
@@ -230,7 +235,7 @@ def maxpool_backward(dout, argmax, dx):
     n_img, n_ch, h, w = dx.shape
     oh, ow = dout.shape[2], dout.shape[3]
     zero = dx.dtype.type(0)
-    for task in prange(n_img * n_ch):
+    for task in range(n_img * n_ch):
         n = task // n_ch
         c = task % n_ch
         for yy in range(h):
