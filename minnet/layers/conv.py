@@ -8,12 +8,12 @@ from minnet.layers.base import Layer, check_float_array
 
 
 # The batch goes through im2col and the GEMMs in chunks of images whose col matrix takes at most
-# this many bytes: memory stays bounded (VGG-16's conv1_2 needs a 115 MB col per 224x224 image, so
-# one image per chunk) and col stays nearer the caches. LeNet-5's training batch of 64 is one chunk
-# (conv2's col: 8 MB); its 1000-image inference batch (conv2's col: 128 MB) takes 4. Smaller chunks
-# were up to 10% faster on one thread but mean more GEMM calls, each a thread hand-off that costs
-# whole scheduler time slices when the machine is busy.
-CHUNK_BYTES = 32 * 2**20
+# this many bytes, so memory stays bounded: VGG-16's conv1_2 needs a 115 MB col per 224x224 image
+# (one image per chunk; a batch of 64 at once would need 7 GB). LeNet-5's batches, even 1000-image
+# inference batches (conv2's col: 128 MB), are one chunk. Cache-sized chunks (8 MB) ran ~10% faster
+# on one thread but mean more GEMM calls, each a thread hand-off that costs whole scheduler time
+# slices on a busy machine; there, one chunk was faster (1000-image inference 1.2x vs 1.37x PyTorch).
+CHUNK_BYTES = 128 * 2**20
 
 
 def as_pair(value, what):
