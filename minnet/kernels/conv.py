@@ -1,6 +1,6 @@
 """Numba kernels for convolution (im2col / col2im) and max pooling, on (N, C, H, W) arrays.
 
-A convolution becomes one big matrix product (paper sec. 4 counts conv layers' FLOPs this way):
+A convolution becomes one big matrix product, as in Caffe (which trained the paper's models):
 
     col = im2col(x)                 (C*kh*kw, N*OH*OW)   every receptive field is a column
     z   = W.reshape(OC, -1) @ col   (OC, N*OH*OW)        one BLAS GEMM for the whole minibatch
@@ -115,18 +115,17 @@ def conv_output_from_gemm(z, b, relu, out):
     """
     n_img, n_out, plane = out.shape
     zero = z.dtype.type(0)
-    for task in range(n_img * n_out):
-        n = task // n_out
-        k = task % n_out
-        bk = b[k]
+    for n in range(n_img):
         q0 = n * plane
-        if relu:
-            for p in range(plane):
-                v = z[k, q0 + p] + bk
-                out[n, k, p] = v if v > zero else zero
-        else:
-            for p in range(plane):
-                out[n, k, p] = z[k, q0 + p] + bk
+        for k in range(n_out):
+            bk = b[k]
+            if relu:
+                for p in range(plane):
+                    v = z[k, q0 + p] + bk
+                    out[n, k, p] = v if v > zero else zero
+            else:
+                for p in range(plane):
+                    out[n, k, p] = z[k, q0 + p] + bk
     return out
 
 
@@ -177,27 +176,27 @@ def maxpool_forward(x, kh, kw, sh, sw, ph, pw, out, argmax):
     n_img, n_ch, h, w = x.shape
     oh, ow = out.shape[2], out.shape[3]
     fast = kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0
-    for task in range(n_img * n_ch):
-        n, c = task // n_ch, task % n_ch
-        if fast:
-            _maxpool_2x2_plane(x[n, c], out[n, c], argmax[n, c])
-            continue
-        for oy in range(oh):
-            y0 = oy * sh - ph
-            i0, i1 = max(0, -y0), min(kh, h - y0)         # window rows inside the image
-            for ox in range(ow):
-                x0 = ox * sw - pw
-                j0, j1 = max(0, -x0), min(kw, w - x0)
-                best = x[n, c, y0 + i0, x0 + j0]
-                best_idx = (y0 + i0) * w + x0 + j0
-                for i in range(i0, i1):
-                    for j in range(j0, j1):
-                        v = x[n, c, y0 + i, x0 + j]
-                        if v > best:
-                            best = v
-                            best_idx = (y0 + i) * w + x0 + j
-                out[n, c, oy, ox] = best
-                argmax[n, c, oy, ox] = best_idx
+    for n in range(n_img):
+        for c in range(n_ch):
+            if fast:
+                _maxpool_2x2_plane(x[n, c], out[n, c], argmax[n, c])
+                continue
+            for oy in range(oh):
+                y0 = oy * sh - ph
+                i0, i1 = max(0, -y0), min(kh, h - y0)         # window rows inside the image
+                for ox in range(ow):
+                    x0 = ox * sw - pw
+                    j0, j1 = max(0, -x0), min(kw, w - x0)
+                    best = x[n, c, y0 + i0, x0 + j0]
+                    best_idx = (y0 + i0) * w + x0 + j0
+                    for i in range(i0, i1):
+                        for j in range(j0, j1):
+                            v = x[n, c, y0 + i, x0 + j]
+                            if v > best:
+                                best = v
+                                best_idx = (y0 + i) * w + x0 + j
+                    out[n, c, oy, ox] = best
+                    argmax[n, c, oy, ox] = best_idx
     return out
 
 
@@ -235,14 +234,13 @@ def maxpool_backward(dout, argmax, dx):
     n_img, n_ch, h, w = dx.shape
     oh, ow = dout.shape[2], dout.shape[3]
     zero = dx.dtype.type(0)
-    for task in range(n_img * n_ch):
-        n = task // n_ch
-        c = task % n_ch
-        for yy in range(h):
-            for xx in range(w):
-                dx[n, c, yy, xx] = zero
-        for oy in range(oh):
-            for ox in range(ow):
-                idx = argmax[n, c, oy, ox]
-                dx[n, c, idx // w, idx % w] += dout[n, c, oy, ox]
+    for n in range(n_img):
+        for c in range(n_ch):
+            for yy in range(h):
+                for xx in range(w):
+                    dx[n, c, yy, xx] = zero
+            for oy in range(oh):
+                for ox in range(ow):
+                    idx = argmax[n, c, oy, ox]
+                    dx[n, c, idx // w, idx % w] += dout[n, c, oy, ox]
     return dx
