@@ -18,6 +18,7 @@ call, which would slow whatever runs next. The table reports medians and ratios 
 
 import argparse
 import gc
+import os
 import statistics
 import time
 
@@ -104,8 +105,8 @@ def bench_lenet5(repeats=3, n_train=6400, infer_calls=3, pause=0.5, quiet=False,
         {"case": "lenet5_train_epoch_b64", "minnet_s", "torch_s", "ratio", ...}   seconds per epoch
         {"case": "lenet5_infer_b1000", "minnet_s", "torch_s", "ratio",
          "minnet_img_s", "torch_img_s", ...}                                     seconds per batch
-    with medians over ``repeats`` and ratio = minnet_s / torch_s (< 1: minnet is faster);
-    torch fields are None without PyTorch.
+    with medians over ``repeats``, ratio = minnet_s / torch_s (< 1: minnet is faster) and the
+    machine's 1-minute load average at the end; torch fields are None without PyTorch.
     """
     x, y = synthetic_mnist(max(n_train, BATCH_INFER), seed)
     xb = x[:BATCH_INFER]
@@ -130,12 +131,15 @@ def bench_lenet5(repeats=3, n_train=6400, infer_calls=3, pause=0.5, quiet=False,
             if not quiet:
                 print(f"  repeat {r + 1}/{repeats} {name:>6}: epoch {epoch_s:7.2f} s, "
                       f"inference {BATCH_INFER / batch_s:8.0f} img/s", flush=True)
+    # Other jobs on the machine change everything (a 2-thread run on a busy 2-core machine waits
+    # for time slices at every thread hand-off), so the rows record how busy it was.
+    load_avg = round(os.getloadavg()[0], 2)
     med = lambda d, k: statistics.median(d[k]) if k in d else None
     rows = []
     for case, samples in (("lenet5_train_epoch_b64", train), ("lenet5_infer_b1000", infer)):
         m, t = med(samples, "minnet"), med(samples, "torch")
         row = {"case": case, "minnet_s": m, "torch_s": t, "ratio": m / t if t else None,
-               "repeats": repeats}
+               "repeats": repeats, "load_avg_1min": load_avg}
         if case.startswith("lenet5_train"):
             row["n_train_timed"] = n_train
         else:
@@ -150,7 +154,7 @@ def bench_lenet5(repeats=3, n_train=6400, infer_calls=3, pause=0.5, quiet=False,
 def format_rows(rows):
     """The rows as an aligned table; ratio = minnet / torch time (below 1: minnet is faster)."""
     fmt = lambda v: "-" if v is None else (f"{v:,.3f}" if isinstance(v, float) else str(v))
-    cols = ["case", "minnet_s", "torch_s", "ratio", "minnet_img_s", "torch_img_s"]
+    cols = ["case", "minnet_s", "torch_s", "ratio", "minnet_img_s", "torch_img_s", "load_avg_1min"]
     cells = [[fmt(r.get(c)) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
     line = lambda items: "  ".join(s.rjust(w) for s, w in zip(items, widths))
