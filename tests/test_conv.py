@@ -1,5 +1,6 @@
 """Conv2D and MaxPool2D: kernels vs NumPy references, float64 gradient checks, masks, errors."""
 
+import numba
 import numpy as np
 import pytest
 
@@ -163,6 +164,17 @@ def test_conv2d_forward_matches_direct_convolution(geom, groups):
 
 # -- gradient checks (float64, central differences, asserted) -----------------------------------------
 
+@pytest.fixture
+def one_numba_thread():
+    """Gradient checks run forward hundreds of times on tiny arrays: on one thread they skip a
+    thread hand-off per call, which costs whole time slices on a busy machine. (The parallel
+    kernels are checked against the references above with all threads.)"""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(previous)
+
+
 CONV_CASES = [  # (in, out, kernel, stride, padding, groups, input (N, H, W))
     (3, 4, 3, 1, 0, 1, (2, 6, 5)),
     (2, 3, 3, 2, 1, 1, (2, 7, 8)),              # stride 2, padding 1
@@ -174,7 +186,7 @@ CONV_CASES = [  # (in, out, kernel, stride, padding, groups, input (N, H, W))
 
 @pytest.mark.parametrize("activation", [None, "relu"])
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv2d_gradients(case, activation):
+def test_conv2d_gradients(case, activation, one_numba_thread):
     cin, cout, k, s, p, g, (n, h, w) = case
     layer = Conv2D(cin, cout, k, stride=s, padding=p, groups=g, activation=activation, rng=0,
                    dtype=np.float64)
@@ -184,7 +196,7 @@ def test_conv2d_gradients(case, activation):
 
 @pytest.mark.parametrize("activation", [None, "relu"])
 @pytest.mark.parametrize("groups", [1, 2])
-def test_conv2d_gradients_with_mask(activation, groups):
+def test_conv2d_gradients_with_mask(activation, groups, one_numba_thread):
     """With a mask: dx and db match central differences, dW matches them at the kept connections
     and is exactly 0 at the pruned ones (perturbing a pruned weight would change the output, but
     no update may ever reach it, so its gradient is defined as 0)."""
@@ -209,7 +221,7 @@ def test_conv2d_gradients_with_mask(activation, groups):
 
 
 @pytest.mark.parametrize("geom", POOLS)
-def test_maxpool_gradients(geom):
+def test_maxpool_gradients(geom, one_numba_thread):
     n, c, h, w, kh, kw, sh, sw, ph, pw = geom
     pool = MaxPool2D((kh, kw), stride=(sh, sw), padding=(ph, pw))
     # A small step here: a step larger than the gap between a window's top two values would swap
@@ -217,7 +229,7 @@ def test_maxpool_gradients(geom):
     check_layer_gradients(pool, random_input((n, c, h, w)), h=1e-6)
 
 
-def test_conv2d_then_pool_gradients():
+def test_conv2d_then_pool_gradients(one_numba_thread):
     """The LeNet pattern conv -> pool, checked end to end (pool's backward feeds conv's)."""
     conv = Conv2D(2, 3, 3, activation="relu", rng=1, dtype=np.float64)
     pool = MaxPool2D(2)

@@ -108,3 +108,14 @@ def test_vgg16_counts_names_and_one_image():
     out = model.forward(x)
     assert out.shape == (1, 1000) and np.isfinite(out).all()
     assert model.layer("pool5")._argmax.shape == (1, 512, 7, 7)
+
+
+def test_lenet5_benchmark_runs_and_reports_rows():
+    """A tiny run of minnet.bench.conv, without PyTorch to keep it quick (the numbers themselves are
+    for `python -m minnet.bench train`)."""
+    from minnet.bench.conv import bench_lenet5
+    rows = bench_lenet5(repeats=1, n_train=64, infer_calls=1, pause=0.0, quiet=True, with_torch=False)
+    assert [r["case"] for r in rows] == ["lenet5_train_epoch_b64", "lenet5_infer_b1000"]
+    for r in rows:
+        assert r["minnet_s"] > 0 and r["torch_s"] is None and r["ratio"] is None
+    assert rows[1]["minnet_img_s"] == pytest.approx(1000 / rows[1]["minnet_s"])

@@ -96,12 +96,13 @@ def _timed(fn, pause):
     return time.perf_counter() - start
 
 
-def bench_lenet5(repeats=3, n_train=6400, infer_calls=3, pause=0.5, quiet=False, seed=0):
+def bench_lenet5(repeats=3, n_train=6400, infer_calls=3, pause=0.5, quiet=False, seed=0,
+                 with_torch=True):
     """Time LeNet-5 training and inference, minnet and (if installed) PyTorch, interleaved.
 
     n_train: images per timed training pass (a multiple of 64 keeps every batch full); the epoch
     time is that pass's time x 60,000 / n_train. infer_calls: forward passes of batch 1000 per
-    inference sample. Returns two dicts:
+    inference sample. with_torch=False skips PyTorch even when it is installed. Returns two dicts:
         {"case": "lenet5_train_epoch_b64", "minnet_s", "torch_s", "ratio", ...}   seconds per epoch
         {"case": "lenet5_infer_b1000", "minnet_s", "torch_s", "ratio",
          "minnet_img_s", "torch_img_s", ...}                                     seconds per batch
@@ -113,8 +114,9 @@ def bench_lenet5(repeats=3, n_train=6400, infer_calls=3, pause=0.5, quiet=False,
     contenders = {"minnet": MinnetLeNet5(x[:n_train], y[:n_train], seed)}
     try:
         import torch
-    except ImportError:
+    except ImportError:                 # PyTorch is optional: its columns stay empty
         torch = None
+    torch = torch if with_torch else None
     if torch is not None:
         contenders["torch"] = TorchLeNet5(torch, x[:n_train], y[:n_train], seed)
     train = {name: [] for name in contenders}
