@@ -1,6 +1,5 @@
 """Conv2D and MaxPool2D: kernels vs NumPy references, float64 gradient checks, masks, errors."""
 
-import numba
 import numpy as np
 import pytest
 
@@ -67,14 +66,16 @@ GEOMETRIES = [
 def test_im2col_and_col2im_match_reference(geom, dtype):
     n, c, h, w, kh, kw, sh, sw, ph, pw = geom
     x = random_input((n, c, h, w)).astype(dtype)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))           # the kernels take padded input
     oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
     col = np.full((c * kh * kw, n * oh * ow), np.nan, dtype=dtype)   # NaN: every entry must be written
-    K.im2col(x, kh, kw, sh, sw, ph, pw, col)
+    K.im2col(xp, kh, kw, sh, sw, col)
     assert_same(col, ref.im2col(x, kh, kw, sh, sw, ph, pw), "im2col")
 
     dcol = random_input(col.shape, seed=2).astype(dtype)
-    dx = np.full(x.shape, np.nan, dtype=dtype)
-    K.col2im(dcol, kh, kw, sh, sw, ph, pw, dx)
+    dxp = np.full(xp.shape, np.nan, dtype=dtype)
+    K.col2im(dcol, kh, kw, sh, sw, dxp)
+    dx = dxp[:, :, ph:ph + h, pw:pw + w]
     assert_same(dx, ref.col2im(dcol, x.shape, kh, kw, sh, sw, ph, pw), "col2im", rtol=1e-5, atol=1e-5)
     # col2im is the adjoint of im2col: <im2col(x), dcol> = <x, col2im(dcol)>
     assert np.isclose(np.vdot(col.astype(np.float64), dcol), np.vdot(x.astype(np.float64), dx),
@@ -85,7 +86,7 @@ def test_im2col_hand_checked():
     # x = [[0 1 2], [3 4 5]], 2x2 kernel, stride 1, padding 0 -> 2 windows: [0 1 3 4] and [1 2 4 5]
     x = np.arange(6, dtype=np.float64).reshape(1, 1, 2, 3)
     col = np.empty((4, 2))
-    K.im2col(x, 2, 2, 1, 1, 0, 0, col)
+    K.im2col(x, 2, 2, 1, 1, col)
     np.testing.assert_array_equal(col, [[0, 1], [1, 2], [3, 4], [4, 5]])
 
 
@@ -164,17 +165,6 @@ def test_conv2d_forward_matches_direct_convolution(geom, groups):
 
 # -- gradient checks (float64, central differences, asserted) -----------------------------------------
 
-@pytest.fixture
-def one_numba_thread():
-    """Gradient checks run forward hundreds of times on tiny arrays: on one thread they skip a
-    thread hand-off per call, which costs whole time slices on a busy machine. (The parallel
-    kernels are checked against the references above with all threads.)"""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(previous)
-
-
 CONV_CASES = [  # (in, out, kernel, stride, padding, groups, input (N, H, W))
     (3, 4, 3, 1, 0, 1, (2, 6, 5)),
     (2, 3, 3, 2, 1, 1, (2, 7, 8)),              # stride 2, padding 1
@@ -186,7 +176,7 @@ CONV_CASES = [  # (in, out, kernel, stride, padding, groups, input (N, H, W))
 
 @pytest.mark.parametrize("activation", [None, "relu"])
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv2d_gradients(case, activation, one_numba_thread):
+def test_conv2d_gradients(case, activation):
     cin, cout, k, s, p, g, (n, h, w) = case
     layer = Conv2D(cin, cout, k, stride=s, padding=p, groups=g, activation=activation, rng=0,
                    dtype=np.float64)
@@ -196,7 +186,7 @@ def test_conv2d_gradients(case, activation, one_numba_thread):
 
 @pytest.mark.parametrize("activation", [None, "relu"])
 @pytest.mark.parametrize("groups", [1, 2])
-def test_conv2d_gradients_with_mask(activation, groups, one_numba_thread):
+def test_conv2d_gradients_with_mask(activation, groups):
     """With a mask: dx and db match central differences, dW matches them at the kept connections
     and is exactly 0 at the pruned ones (perturbing a pruned weight would change the output, but
     no update may ever reach it, so its gradient is defined as 0)."""
@@ -221,7 +211,7 @@ def test_conv2d_gradients_with_mask(activation, groups, one_numba_thread):
 
 
 @pytest.mark.parametrize("geom", POOLS)
-def test_maxpool_gradients(geom, one_numba_thread):
+def test_maxpool_gradients(geom):
     n, c, h, w, kh, kw, sh, sw, ph, pw = geom
     pool = MaxPool2D((kh, kw), stride=(sh, sw), padding=(ph, pw))
     # A small step here: a step larger than the gap between a window's top two values would swap
@@ -229,7 +219,7 @@ def test_maxpool_gradients(geom, one_numba_thread):
     check_layer_gradients(pool, random_input((n, c, h, w)), h=1e-6)
 
 
-def test_conv2d_then_pool_gradients(one_numba_thread):
+def test_conv2d_then_pool_gradients():
     """The LeNet pattern conv -> pool, checked end to end (pool's backward feeds conv's)."""
     conv = Conv2D(2, 3, 3, activation="relu", rng=1, dtype=np.float64)
     pool = MaxPool2D(2)

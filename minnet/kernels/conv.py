@@ -11,98 +11,89 @@ Why this layout: putting the whole minibatch side by side in the columns makes t
 and rows of ``col`` are written contiguously. The price is one transpose from (OC, N, OH*OW) to
 (N, OC, OH*OW), which we fold into the pass that adds the bias and applies ReLU anyway.
 
-Threads: only im2col and col2im run in parallel (``prange``, each thread a chunk of whole images,
-so no two threads ever write the same element); they move the most memory. The layout and
-pooling kernels run on one thread: at LeNet-5's sizes they take 0.03-0.5 ms, and a parallel region
-costs a thread hand-off, next to nothing on an idle machine but a scheduler time slice (several ms)
-on a busy one, where we measured fewer, larger parallel regions to win by 2x or more.
-BLAS (OpenBLAS, its own thread pool) parallelises the GEMMs.
+Threads: these kernels run on one thread; BLAS (OpenBLAS, its own thread pool) parallelises the
+GEMMs, which are ~70% of a LeNet-5 training step. We measured parallel (``prange``) versions and
+dropped them: Numba compiled the loop body of a ``prange`` without vectorising the gather (1.6x
+slower per thread), and every parallel region is a thread hand-off, next to nothing on an idle
+machine but a scheduler time slice (several ms) on a busy one. On the busy shared machine a
+training step (earlier versions of these kernels) took 325 ms with all six parallel, 159 ms with
+only im2col/col2im parallel and 63 ms with none. Each kernel takes 0.02-1.2 ms at LeNet-5 sizes.
 
 All kernels are pure (they write only into their ``out`` arguments) and work for float32 and
 float64. Output sizes use floor division, as PyTorch does: OH = (H + 2*ph - kh) // sh + 1.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-# im2col and col2im hand each thread chunks of whole images (so col2im's += never races); a few
-# chunks per thread balance the load. A constant, not numba.get_num_threads(): that call would
-# stop Numba from caching the compiled kernels on disk.
-IMAGE_CHUNKS = 8
+@njit(cache=True)
+def window_offsets(oh, ow, sh, sw, wp):
+    """offsets[oy*OW + ox] = (oy*sh)*Wp + ox*sw: where each window's top-left corner sits in a
+    flattened (padded) input plane of width Wp. Tap (i, j) of a window is at that + i*Wp + j."""
+    offsets = np.empty(oh * ow, dtype=np.int64)
+    for oy in range(oh):
+        for ox in range(ow):
+            offsets[oy * ow + ox] = oy * sh * wp + ox * sw
+    return offsets
 
 
 @njit(cache=True)
-def image_chunk(chunk, n_chunks, n_img):
-    """Images [n0, n1) of chunk ``chunk`` when n_img images are split into n_chunks near-equal chunks."""
-    return chunk * n_img // n_chunks, (chunk + 1) * n_img // n_chunks
-
-
-@njit(parallel=True, cache=True)
-def im2col(x, kh, kw, sh, sw, ph, pw, col):
+def im2col(xp, kh, kw, sh, sw, col):
     """Unfold receptive fields into columns.
 
-    x (N, C, H, W) -> col (C*kh*kw, N*OH*OW), with row r = (c*kh + i)*kw + j, column
-    q = (n*OH + oy)*OW + ox and
-        col[r, q] = x[n, c, oy*sh + i - ph, ox*sw + j - pw]   (0 where that falls in the padding).
+    xp (N, C, Hp, Wp), the input already zero-padded -> col (C*kh*kw, N*OH*OW) with
+    OH = (Hp - kh) // sh + 1, row r = (c*kh + i)*kw + j, column q = (n*OH + oy)*OW + ox and
+        col[r, q] = xp[n, c, oy*sh + i, ox*sw + j].
     Returns col.
 
-    Each thread takes a chunk of images and fills, row by row, that chunk's stretch of col: the
-    writes run along rows. (Image by image, every image would write C*kh*kw short pieces 4*N*OH*OW
-    bytes apart, a power of two for LeNet-5: they all land in the same cache sets.)
+    For a fixed row r and image n the OH*OW values come from one input plane, at the positions
+    window_offsets + (i*Wp + j): the inner loop is one gather of OH*OW values (64 for LeNet-5's
+    conv2), 2x faster than copying OH rows of OW = 8 values each (too short to vectorise).
+    Rows are filled one after the other, so the writes stream through col in order.
     """
-    n_img, n_ch, h, w = x.shape
-    oh = (h + 2 * ph - kh) // sh + 1
-    ow = (w + 2 * pw - kw) // sw + 1
+    n_img, n_ch, hp, wp = xp.shape
+    oh = (hp - kh) // sh + 1
+    ow = (wp - kw) // sw + 1
     plane = oh * ow
-    zero = x.dtype.type(0)
-    n_chunks = min(n_img, IMAGE_CHUNKS)
-    for chunk in prange(n_chunks):
-        n0, n1 = image_chunk(chunk, n_chunks, n_img)
-        for r in range(n_ch * kh * kw):
-            c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
-            for n in range(n0, n1):
-                for oy in range(oh):
-                    yy = oy * sh + i - ph
-                    q0 = n * plane + oy * ow
-                    for ox in range(ow):
-                        xx = ox * sw + j - pw
-                        # a select rather than a branch: the loop stays branch-free
-                        inside = 0 <= yy < h and 0 <= xx < w
-                        col[r, q0 + ox] = x[n, c, yy, xx] if inside else zero
+    offsets = window_offsets(oh, ow, sh, sw, wp)
+    x_flat = xp.reshape(n_img, n_ch, hp * wp)
+    for r in range(n_ch * kh * kw):
+        c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
+        tap = i * wp + j
+        for n in range(n_img):
+            src = x_flat[n, c]
+            q0 = n * plane
+            for p in range(plane):
+                col[r, q0 + p] = src[offsets[p] + tap]
     return col
 
 
-@njit(parallel=True, cache=True)
-def col2im(col, kh, kw, sh, sw, ph, pw, dx):
+@njit(cache=True)
+def col2im(col, kh, kw, sh, sw, dxp):
     """Fold columns back, summing overlaps: the adjoint (transpose) of ``im2col``.
 
-    col (C*kh*kw, N*OH*OW) -> dx (N, C, H, W), overwritten with
-        dx[n, c, y, x] = sum over (i, j, oy, ox) with oy*sh + i - ph = y and ox*sw + j - pw = x
-                         of col[(c*kh + i)*kw + j, (n*OH + oy)*OW + ox].
-    Each thread owns a chunk of images (so the += never races) and reads col row by row.
-    Returns dx.
+    col (C*kh*kw, N*OH*OW) -> dxp (N, C, Hp, Wp), the gradient for the *padded* input (crop the
+    padding off afterwards), overwritten with
+        dxp[n, c, y, x] = sum over (i, j, oy, ox) with oy*sh + i = y and ox*sw + j = x
+                          of col[(c*kh + i)*kw + j, (n*OH + oy)*OW + ox].
+    The same offsets as im2col, scattering (+=) instead of gathering. Returns dxp.
     """
-    n_img, n_ch, h, w = dx.shape
-    oh = (h + 2 * ph - kh) // sh + 1
-    ow = (w + 2 * pw - kw) // sw + 1
+    n_img, n_ch, hp, wp = dxp.shape
+    oh = (hp - kh) // sh + 1
+    ow = (wp - kw) // sw + 1
     plane = oh * ow
-    n_chunks = min(n_img, IMAGE_CHUNKS)
-    for chunk in prange(n_chunks):
-        n0, n1 = image_chunk(chunk, n_chunks, n_img)
-        dx[n0:n1] = 0
-        for r in range(n_ch * kh * kw):
-            c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
-            for n in range(n0, n1):
-                for oy in range(oh):
-                    yy = oy * sh + i - ph
-                    if yy < 0 or yy >= h:
-                        continue
-                    q0 = n * plane + oy * ow
-                    for ox in range(ow):
-                        xx = ox * sw + j - pw
-                        if 0 <= xx < w:
-                            dx[n, c, yy, xx] += col[r, q0 + ox]
-    return dx
+    offsets = window_offsets(oh, ow, sh, sw, wp)
+    dx_flat = dxp.reshape(n_img, n_ch, hp * wp)
+    dx_flat[...] = 0
+    for r in range(n_ch * kh * kw):
+        c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
+        tap = i * wp + j
+        for n in range(n_img):
+            dst = dx_flat[n, c]
+            q0 = n * plane
+            for p in range(plane):
+                dst[offsets[p] + tap] += col[r, q0 + p]
+    return dxp
 
 
 @njit(cache=True)
