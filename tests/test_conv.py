@@ -74,7 +74,7 @@ def test_im2col_and_col2im_match_reference(geom, dtype):
 
     dcol = random_input(col.shape, seed=2).astype(dtype)
     dxp = np.full(xp.shape, np.nan, dtype=dtype)
-    K.col2im(dcol, kh, kw, sh, sw, dxp)
+    K.col2im(np.ascontiguousarray(dcol.T), kh, kw, sh, sw, dxp)       # takes dcol transposed
     dx = dxp[:, :, ph:ph + h, pw:pw + w]
     assert_same(dx, ref.col2im(dcol, x.shape, kh, kw, sh, sw, ph, pw), "col2im", rtol=1e-5, atol=1e-5)
     # col2im is the adjoint of im2col: <im2col(x), dcol> = <x, col2im(dcol)>

@@ -69,30 +69,38 @@ def im2col(xp, kh, kw, sh, sw, col):
 
 
 @njit(cache=True)
-def col2im(col, kh, kw, sh, sw, dxp):
+def col2im(dcol_t, kh, kw, sh, sw, dxp):
     """Fold columns back, summing overlaps: the adjoint (transpose) of ``im2col``.
 
-    col (C*kh*kw, N*OH*OW) -> dxp (N, C, Hp, Wp), the gradient for the *padded* input (crop the
-    padding off afterwards), overwritten with
+    dcol_t (N*OH*OW, C*kh*kw), the *transpose* of a col-shaped gradient (one row per window)
+    -> dxp (N, C, Hp, Wp), the gradient for the padded input (crop the padding off afterwards):
         dxp[n, c, y, x] = sum over (i, j, oy, ox) with oy*sh + i = y and ox*sw + j = x
-                          of col[(c*kh + i)*kw + j, (n*OH + oy)*OW + ox].
-    The same offsets as im2col, scattering (+=) instead of gathering. Returns dxp.
+                          of dcol_t[(n*OH + oy)*OW + ox, (c*kh + i)*kw + j].
+    Returns dxp.
+
+    Why transposed: the layer gets dcol from a GEMM, and OpenBLAS computes dcol^T = dz^T W about
+    1.4x faster than dcol = W^T dz (LeNet-5's conv2 at batch 64: 2.1 vs 2.9 ms). Reading it row by
+    row, each window's C*kh*kw gradients are added into one image, a few KB that stay in cache.
     """
     n_img, n_ch, hp, wp = dxp.shape
     oh = (hp - kh) // sh + 1
     ow = (wp - kw) // sw + 1
     plane = oh * ow
     offsets = window_offsets(oh, ow, sh, sw, wp)
-    dx_flat = dxp.reshape(n_img, n_ch, hp * wp)
+    taps = np.empty(kh * kw, dtype=np.int64)           # tap (i, j) sits i*Wp + j past the corner
+    for i in range(kh):
+        for j in range(kw):
+            taps[i * kw + j] = i * wp + j
+    dx_flat = dxp.reshape(n_img, n_ch * hp * wp)
     dx_flat[...] = 0
-    for r in range(n_ch * kh * kw):
-        c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
-        tap = i * wp + j
-        for n in range(n_img):
-            dst = dx_flat[n, c]
-            q0 = n * plane
-            for p in range(plane):
-                dst[offsets[p] + tap] += col[r, q0 + p]
+    for n in range(n_img):
+        dst = dx_flat[n]
+        for p in range(plane):
+            window = dcol_t[n * plane + p]
+            for c in range(n_ch):
+                corner = c * hp * wp + offsets[p]
+                for t in range(kh * kw):
+                    dst[corner + taps[t]] += window[c * kh * kw + t]
     return dxp
 
 
