@@ -11,7 +11,8 @@ the work done, so no data files are needed):
     extrapolated linearly from ``n_train`` images to MNIST's 60,000.
   * inference: one forward pass over a batch of 1000 images (no gradients), as images per second.
 PyTorch runs only when ``import torch`` works (it is never a dependency), on 2 threads
-(``torch.set_num_threads(2)``). Repeats interleave minnet and PyTorch with pauses in between: the
+(``torch.set_num_threads(2)``); minnet's BLAS gets 2 threads too (``--threads``; ``fit`` alone uses
+1, see :mod:`minnet.threads`), and minnet's Numba kernels run on one thread. Repeats interleave minnet and PyTorch with pauses in between: the
 machines are shared and noisy, and OpenBLAS's and OpenMP's thread pools spin for a while after a
 call, which would slow whatever runs next. The table reports medians and ratios of medians.
 """
@@ -26,6 +27,7 @@ import numpy as np
 
 from minnet.models import lenet5
 from minnet.optim import SGD
+from minnet.threads import blas_threads
 from minnet.train import fit
 
 MNIST_TRAIN_SIZE = 60_000
@@ -40,20 +42,26 @@ def synthetic_mnist(n, seed=0):
 
 
 class MinnetLeNet5:
-    """minnet's LeNet-5 with Caffe's solver settings; one ``train_pass`` = fit() for one epoch."""
+    """minnet's LeNet-5 with Caffe's solver settings; one ``train_pass`` = fit() for one epoch.
 
-    def __init__(self, x, y, seed=0):
-        self.x, self.y = x, y
+    ``threads``: BLAS threads for training and inference (fit's own default is 1, the safe choice
+    on a busy machine; the comparison with PyTorch on 2 threads uses 2).
+    """
+
+    def __init__(self, x, y, seed=0, threads=2):
+        self.x, self.y, self.threads = x, y, threads
         self.model = lenet5(seed=seed)
         self.opt = SGD(lr=0.01, momentum=0.9, weight_decay=5e-4)
         fit(self.model, self.opt, x[:4 * BATCH_TRAIN], y[:4 * BATCH_TRAIN], epochs=1,
-            batch_size=BATCH_TRAIN, progress=False)                   # compile / load the kernels
+            batch_size=BATCH_TRAIN, progress=False, threads=threads)   # compile / load the kernels
 
     def train_pass(self):
-        fit(self.model, self.opt, self.x, self.y, epochs=1, batch_size=BATCH_TRAIN, progress=False)
+        fit(self.model, self.opt, self.x, self.y, epochs=1, batch_size=BATCH_TRAIN, progress=False,
+            threads=self.threads)
 
     def infer(self, xb):
-        return self.model.forward(xb, training=False)
+        with blas_threads(self.threads):
+            return self.model.forward(xb, training=False)
 
 
 class TorchLeNet5:
@@ -97,12 +105,13 @@ def _timed(fn, pause):
 
 
 def bench_lenet5(repeats=3, n_train=6400, infer_calls=3, pause=0.5, quiet=False, seed=0,
-                 with_torch=True):
+                 with_torch=True, threads=2):
     """Time LeNet-5 training and inference, minnet and (if installed) PyTorch, interleaved.
 
     n_train: images per timed training pass (a multiple of 64 keeps every batch full); the epoch
     time is that pass's time x 60,000 / n_train. infer_calls: forward passes of batch 1000 per
-    inference sample. with_torch=False skips PyTorch even when it is installed. Returns two dicts:
+    inference sample. with_torch=False skips PyTorch even when it is installed. threads: minnet's
+    BLAS threads (2, like PyTorch's; ``fit`` alone defaults to 1). Returns two dicts:
         {"case": "lenet5_train_epoch_b64", "minnet_s", "torch_s", "ratio", ...}   seconds per epoch
         {"case": "lenet5_infer_b1000", "minnet_s", "torch_s", "ratio",
          "minnet_img_s", "torch_img_s", ...}                                     seconds per batch
@@ -111,7 +120,7 @@ def bench_lenet5(repeats=3, n_train=6400, infer_calls=3, pause=0.5, quiet=False,
     """
     x, y = synthetic_mnist(max(n_train, BATCH_INFER), seed)
     xb = x[:BATCH_INFER]
-    contenders = {"minnet": MinnetLeNet5(x[:n_train], y[:n_train], seed)}
+    contenders = {"minnet": MinnetLeNet5(x[:n_train], y[:n_train], seed, threads)}
     try:
         import torch
     except ImportError:                 # PyTorch is optional: its columns stay empty
@@ -141,7 +150,7 @@ def bench_lenet5(repeats=3, n_train=6400, infer_calls=3, pause=0.5, quiet=False,
     for case, samples in (("lenet5_train_epoch_b64", train), ("lenet5_infer_b1000", infer)):
         m, t = med(samples, "minnet"), med(samples, "torch")
         row = {"case": case, "minnet_s": m, "torch_s": t, "ratio": m / t if t else None,
-               "repeats": repeats, "load_avg_1min": load_avg}
+               "repeats": repeats, "minnet_blas_threads": threads, "load_avg_1min": load_avg}
         if case.startswith("lenet5_train"):
             row["n_train_timed"] = n_train
         else:
@@ -170,9 +179,10 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-train", type=int, default=6400,
                         help="images per timed training pass (extrapolated to 60,000)")
+    parser.add_argument("--threads", type=int, default=2, help="minnet's BLAS threads (default 2)")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
-    rows = bench_lenet5(repeats=args.repeats, n_train=args.n_train)
+    rows = bench_lenet5(repeats=args.repeats, n_train=args.n_train, threads=args.threads)
     if args.json:
         from minnet.atomic import atomic_write_json
         atomic_write_json(args.json, {"rows": rows})
