@@ -196,7 +196,7 @@ class Conv2D(Layer):
         """Per-group views for the GEMMs: W as (OC, C/groups*kh*kw) cut into ``groups`` row blocks,
         col (C*kh*kw, m) cut into row blocks, and each array in ``outs`` too (all views, no copies).
         Group g's output channels are rows g*OC/groups ... of W, z, dz, dW; its input channels
-        are rows g*(C/groups)*kh*kw ... of col and dcol."""
+        are rows g*(C/groups)*kh*kw ... of col (and the same columns of dcol^T)."""
         g = self.groups
         W2 = W.reshape(self.out_channels, -1)
         split = lambda a: np.split(a, g, axis=0)
