@@ -8,12 +8,15 @@ from minnet.layers.base import Layer, check_float_array
 
 
 # The batch goes through im2col and the GEMMs in chunks of images whose col matrix takes at most
-# this many bytes, so memory stays bounded: VGG-16's conv1_2 needs a 115 MB col per 224x224 image
-# (one image per chunk; a batch of 64 at once would need 7 GB). LeNet-5's batches, even 1000-image
-# inference batches (conv2's col: 128 MB), are one chunk. Cache-sized chunks (8 MB) ran ~10% faster
-# on one thread but mean more GEMM calls, each a thread hand-off that costs whole scheduler time
-# slices on a busy machine; there, one chunk was faster (1000-image inference 1.2x vs 1.37x PyTorch).
-CHUNK_BYTES = 128 * 2**20
+# this many bytes. That bounds memory (VGG-16's conv1_2 needs a 115 MB col per 224x224 image, so one
+# image per chunk) and keeps col, z and the output nearer the caches. LeNet-5's training batches of
+# 64 are one chunk (conv2's col: 8 MB). For a 1000-image inference batch we measured, against
+# PyTorch's 128 ms (idle machine) and 318 ms (busy machine) in the same runs:
+#     chunks of   8 MB: 71 ms idle, 567 ms busy     32 MB: 100 ms idle, 288 ms busy
+#                16 MB: 84 ms idle, 316 ms busy    128 MB: 102 ms idle, 291 ms busy
+# Small chunks use the caches best, but each chunk is a threaded GEMM call, and on a busy machine
+# every such call can wait for a scheduler time slice. 32 MB is ahead of PyTorch on both.
+CHUNK_BYTES = 32 * 2**20
 
 
 def as_pair(value, what):
