@@ -82,6 +82,15 @@ def test_im2col_and_col2im_match_reference(geom, dtype):
                       rtol=1e-5)
 
 
+def test_im2col_and_col2im_reject_wrong_shapes():
+    # Numba does not check indices: a wrong shape would read or write out of bounds.
+    x = np.zeros((2, 1, 5, 5))
+    with pytest.raises(ValueError, match="im2col"):
+        K.im2col(x, 3, 3, 1, 1, np.zeros((9, 17)))
+    with pytest.raises(ValueError, match="col2im"):
+        K.col2im(np.zeros((9, 18)), 3, 3, 1, 1, np.zeros_like(x))      # dcol instead of dcol^T
+
+
 def test_im2col_hand_checked():
     # x = [[0 1 2], [3 4 5]], 2x2 kernel, stride 1, padding 0 -> 2 windows: [0 1 3 4] and [1 2 4 5]
     x = np.arange(6, dtype=np.float64).reshape(1, 1, 2, 3)
@@ -113,6 +122,7 @@ POOLS = [  # (N, C, H, W, kh, kw, sh, sw, ph, pw)
     (2, 2, 13, 13, 3, 3, 2, 2, 0, 0),    # AlexNet: overlapping windows
     (1, 2, 7, 6, 3, 2, 2, 1, 1, 1),      # padding, non-square
     (2, 1, 5, 9, 2, 3, 1, 3, 0, 1),
+    (2, 2, 7, 5, 2, 2, 2, 2, 0, 0),      # 2x2 fast path with an odd last row and column
 ]
 
 
