@@ -11,13 +11,14 @@ Why this layout: putting the whole minibatch side by side in the columns makes t
 and rows of ``col`` are written contiguously. The price is one transpose from (OC, N, OH*OW) to
 (N, OC, OH*OW), which we fold into the pass that adds the bias and applies ReLU anyway.
 
-Threads: these kernels run on one thread; BLAS (OpenBLAS, its own thread pool) parallelises the
-GEMMs, which are ~70% of a LeNet-5 training step. We measured parallel (``prange``) versions and
-dropped them: Numba compiled the loop body of a ``prange`` without vectorising the gather (1.6x
-slower per thread), and every parallel region is a thread hand-off, next to nothing on an idle
-machine but a scheduler time slice (several ms) on a busy one. On the busy shared machine a
-training step (earlier versions of these kernels) took 325 ms with all six parallel, 159 ms with
-only im2col/col2im parallel and 63 ms with none. Each kernel takes 0.02-1.2 ms at LeNet-5 sizes.
+Threads: these kernels run on one thread; BLAS (OpenBLAS, with its own thread pool) parallelises
+the GEMMs, the larger part of a LeNet-5 step. We tried ``prange`` versions and dropped them. After
+each GEMM OpenBLAS's worker thread keeps spinning for a while, so Numba's second thread has to
+share the second core with it, and every parallel region is a thread hand-off, which on a busy
+machine waits for a scheduler time slice (several ms): a training step (earlier versions of these
+kernels) took 325 ms with all six parallel, 159 ms with only im2col/col2im parallel and 63 ms
+with none. (Also, the body of a ``prange`` loop lost the gather's vectorisation unless moved into
+a helper function.) Each kernel takes 0.02-1.1 ms at LeNet-5's training sizes.
 
 All kernels are pure (they write only into their ``out`` arguments) and work for float32 and
 float64. Output sizes use floor division, as PyTorch does: OH = (H + 2*ph - kh) // sh + 1.
