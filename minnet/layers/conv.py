@@ -162,7 +162,7 @@ class Conv2D(Layer):
             # Both come out transposed, (col_g dz_g^T)^T and (dz_g^T W_g)^T: the same numbers, but
             # OpenBLAS runs these orientations faster (LeNet-5 conv2: 1.3 vs 1.7, 2.1 vs 2.9 ms).
             dcol_t = np.empty((col.shape[1], col.shape[0]), dtype=W.dtype)
-            dcol_t_groups = np.split(dcol_t, self.groups, axis=1)
+            dcol_t_groups = np.split(dcol_t, self.groups, axis=1) if self.groups > 1 else [dcol_t]
             for Wg, col_g, dz_g, dW_g, dcol_t_g in zip(*self._split_groups(W, col, dz, dW2),
                                                         dcol_t_groups):
                 if self.trainable:
@@ -202,7 +202,7 @@ class Conv2D(Layer):
         are rows g*(C/groups)*kh*kw ... of col (and the same columns of dcol^T)."""
         g = self.groups
         W2 = W.reshape(self.out_channels, -1)
-        split = lambda a: np.split(a, g, axis=0)
+        split = (lambda a: [a]) if g == 1 else (lambda a: np.split(a, g, axis=0))
         return (split(W2), split(col)) + tuple(split(a) for a in outs)
 
     def _images_per_chunk(self, plane):
