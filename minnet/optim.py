@@ -95,6 +95,8 @@ class SGD:
             raise ValueError(f"SGD: weight_decay and l1 must be >= 0, got {weight_decay}, {l1}")
         self.momentum, self.weight_decay, self.l1 = float(momentum), float(weight_decay), float(l1)
         self.iteration = 0
+        # (layer name, param name) of the first parameter the last step made NaN/inf, else None.
+        self.nonfinite = None
         self.velocity: dict[tuple[str, str], np.ndarray] = {}
         self._all_kept: dict[tuple[str, str], np.ndarray] = {}
 
@@ -104,8 +106,12 @@ class SGD:
         return self.schedule(self.iteration)
 
     def step(self, model):
-        """Apply one update to every trainable parameter of ``model`` from its ``grads``."""
+        """Apply one update to every trainable parameter of ``model`` from its ``grads``.
+
+        Afterwards ``self.nonfinite`` names the first parameter that became NaN/inf (else None).
+        """
         lr = self.schedule(self.iteration)
+        self.nonfinite = None
         for layer in model.layers:
             if not layer.trainable:
                 continue
@@ -119,8 +125,11 @@ class SGD:
                     mask = self._all_kept.get(key)
                     if mask is None or mask.shape != w.shape:
                         mask = self._all_kept[key] = np.ones(w.shape, dtype=bool)
-                masked_sgd_update(w.reshape(-1), v.reshape(-1), layer.grads[name].reshape(-1),
-                                  mask.reshape(-1), lr, self.momentum, self.weight_decay, self.l1)
+                n_bad = masked_sgd_update(w.reshape(-1), v.reshape(-1), layer.grads[name].reshape(-1),
+                                          mask.reshape(-1), lr, self.momentum, self.weight_decay,
+                                          self.l1)
+                if n_bad and self.nonfinite is None:
+                    self.nonfinite = (layer.name, name)
         self.iteration += 1
 
     def reset_state(self):

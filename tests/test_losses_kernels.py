@@ -84,3 +84,12 @@ def test_masked_sgd_update_matches_reference(dtype, momentum, wd, l1):
     np.testing.assert_allclose(w, ref_w, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(v, ref_v, rtol=rtol, atol=rtol)
     assert np.all(w[~mask] == 0) and np.all(v[~mask] == 0)
+
+
+def test_masked_sgd_update_counts_weights_that_became_nonfinite():
+    w = np.array([1.0, 2.0, 3.0, 4.0], dtype=np.float32)
+    v = np.zeros(4, dtype=np.float32)
+    g = np.array([0.0, 3e38, np.nan, 3e38], dtype=np.float32)   # entry 3 is pruned: not counted
+    mask = np.array([True, True, True, False])
+    assert K.masked_sgd_update(w, v, g, mask, 10.0, 0.0, 0.0, 0.0) == 2
+    assert K.masked_sgd_update(np.ones(3), np.zeros(3), np.ones(3), np.ones(3, bool), 0.1, 0.9, 0.0, 0.0) == 0

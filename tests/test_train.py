@@ -84,3 +84,21 @@ def test_absurd_learning_rate_stops_with_divergence_error(mnist_slice):
     model = lenet_300_100(seed=0)
     with pytest.raises(DivergenceError, match=r"epoch 1, batch \d+"):
         fit(model, SGD(lr=1e6, momentum=0.9), x, y, epochs=1, batch_size=64, progress=False)
+
+
+def test_a_weight_turning_inf_is_reported_with_its_layer_in_the_same_batch():
+    model = lenet_300_100(seed=0)
+    opt = SGD(lr=1e30, momentum=0.0)
+    x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
+    from minnet.losses import softmax_cross_entropy
+    loss, d = softmax_cross_entropy(model.forward(x, training=True), np.arange(4))
+    model.backward(d)
+    model.layer("fc2").grads["W"][0, 0] = 1e30          # only fc2 overflows float32
+    for name in ("fc1", "fc3"):
+        for g in model.layer(name).grads.values():
+            g[:] = 0
+    opt.step(model)
+    assert opt.nonfinite == ("fc2", "W")
+    from minnet.train import check_finite
+    with pytest.raises(DivergenceError, match=r"fc2\.W .*epoch 3, batch 8"):
+        check_finite(opt, loss, epoch=2, batch=7)

@@ -62,10 +62,14 @@ def masked_sgd_update(w, v, g, mask, lr, momentum, weight_decay, l1):
         w[i] <- w[i] - v[i]
     For mask[i] False (a pruned connection): w[i] = 0 and v[i] = 0, so neither momentum nor weight
     decay can ever bring a pruned weight back. w, v, g: 1-D float arrays, mask: 1-D bool.
+    Returns the number of updated weights that are NaN or inf: checking them here, while each value
+    is in a register anyway, makes divergence detection free instead of a second pass over W.
     """
     t = w.dtype.type
     lr_, mu, wd, l1_ = t(lr), t(momentum), t(weight_decay), t(l1)
     zero = t(0)
+    inf = t(np.inf)
+    n_bad = 0
     for i in range(w.shape[0]):
         if mask[i]:
             wi = w[i]
@@ -77,7 +81,11 @@ def masked_sgd_update(w, v, g, mask, lr, momentum, weight_decay, l1):
                     step -= l1_
             vi = mu * v[i] + lr_ * step
             v[i] = vi
-            w[i] = wi - vi
+            wi = wi - vi
+            w[i] = wi
+            if not (-inf < wi < inf):       # False for NaN and for +-inf
+                n_bad += 1
         else:
             w[i] = zero
             v[i] = zero
+    return n_bad
