@@ -63,10 +63,14 @@ class Sequential:
         Layers below the lowest trainable layer with parameters are skipped, since nothing there needs
         a gradient (this is what makes retraining FC layers with frozen conv layers cheap); the
         return value is then the gradient at that layer's input. With ``input_grad=True`` every
-        layer runs and the return value is d loss / d x for the model's input.
+        layer runs and the return value is d loss / d x for the model's input. Without it, the lowest
+        layer is told (``layer.input_grad = False``) that it may skip dx, and the return value is
+        whatever it returns (None for Dense).
         """
         lowest = 0 if input_grad else self._lowest_trainable()
-        for layer in reversed(self.layers[lowest:]):
+        for i in range(len(self.layers) - 1, lowest - 1, -1):
+            layer = self.layers[i]
+            layer.input_grad = i > lowest or input_grad     # may the layer skip dx?
             dout = layer.backward(dout)
         return dout
 

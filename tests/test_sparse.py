@@ -94,7 +94,7 @@ def test_gradients_equal_masked_dense():
     dout = rng.standard_normal((17, 10))
     model.forward(x, training=True)
     sparse.forward(x, training=True)
-    dx_dense = model.backward(dout)
+    dx_dense = model.backward(dout, input_grad=True)
     dx_sparse = sparse.layers[1].backward(sparse.layers[2].backward(sparse.layers[3].backward(dout)))
     assert_close(dx_sparse, dx_dense.reshape(17, 784), 1e-10, "dx")
     for d in model.prunable_layers():

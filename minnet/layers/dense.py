@@ -60,7 +60,10 @@ class Dense(Layer):
         return z
 
     def backward(self, dout):
-        """dout (N, out_features) -> dx = dz W (N, in_features); fills grads dW = dz^T x, db = sum dz."""
+        """dout (N, out_features) -> dx = dz W (N, in_features); fills grads dW = dz^T x, db = sum dz.
+
+        Returns None instead of dx when ``self.input_grad`` is False (the lowest layer in training).
+        """
         if self._x is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
         if dout.shape != self._y.shape:
@@ -76,6 +79,8 @@ class Dense(Layer):
             np.dot(dz.T, self._x, out=self.grads["W"])
             np.sum(dz, axis=0, out=self.grads["b"])
             self.mask_grads()
+        if not self.input_grad:                         # nothing below needs dx (Sequential says so)
+            return None
         return dz @ self.params["W"]                    # 3. gradient for the layer below
 
     def config(self):
