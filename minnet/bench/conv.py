@@ -9,7 +9,8 @@ the work done, so no data files are needed):
     (forward, softmax cross-entropy, backward, SGD with momentum 0.9 and weight decay 5e-4), and the
     same loop in PyTorch (``torch.optim.SGD``, ``CrossEntropyLoss``). Seconds per epoch are
     extrapolated linearly from ``n_train`` images to MNIST's 60,000.
-  * inference: one forward pass over a batch of 1000 images (no gradients), as images per second.
+  * inference: forward passes over a batch of 1000 images (no gradients), as images per second;
+    each repeat takes the median of ``infer_calls`` back-to-back passes.
 PyTorch runs only when ``import torch`` works (it is never a dependency), on 2 threads
 (``torch.set_num_threads(2)``); minnet's BLAS gets 2 threads too (``--threads``; ``fit`` alone uses
 1, see :mod:`minnet.threads`), and minnet's Numba kernels run on one thread. Repeats interleave minnet and PyTorch with pauses in between: the
@@ -60,9 +61,9 @@ class MinnetLeNet5:
             threads=self.threads)
 
     def infer(self, xb, calls=1):
+        """Seconds for each of ``calls`` forward passes over xb."""
         with blas_threads(self.threads):
-            for _ in range(calls):
-                self.model.forward(xb, training=False)
+            return [_seconds(lambda: self.model.forward(xb, training=False)) for _ in range(calls)]
 
 
 class TorchLeNet5:
@@ -93,26 +94,30 @@ class TorchLeNet5:
         self._train(self.x, self.y)
 
     def infer(self, xb, calls=1):
+        """Seconds for each of ``calls`` forward passes over xb."""
         with self.torch.inference_mode():
-            for _ in range(calls):
-                self.net(self.torch.from_numpy(xb))
+            return [_seconds(lambda: self.net(self.torch.from_numpy(xb))) for _ in range(calls)]
 
 
-def _timed(fn, pause):
-    gc.collect()
-    time.sleep(pause)                  # let other thread pools stop spinning
+def _seconds(fn):
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
 
 
-def bench_lenet5(repeats=3, n_train=6400, infer_calls=3, pause=0.5, quiet=False, seed=0,
+def _timed(fn, pause):
+    gc.collect()
+    time.sleep(pause)                  # let other thread pools stop spinning
+    return _seconds(fn)
+
+
+def bench_lenet5(repeats=3, n_train=6400, infer_calls=5, pause=0.5, quiet=False, seed=0,
                  with_torch=True, threads=2):
     """Time LeNet-5 training and inference, minnet and (if installed) PyTorch, interleaved.
 
     n_train: images per timed training pass (a multiple of 64 keeps every batch full); the epoch
     time is that pass's time x 60,000 / n_train. infer_calls: forward passes of batch 1000 per
-    inference sample. with_torch=False skips PyTorch even when it is installed. threads: minnet's
+    inference sample, which is their median. with_torch=False skips PyTorch even when it is installed. threads: minnet's
     BLAS threads (2, like PyTorch's; ``fit`` alone defaults to 1). Returns two dicts:
         {"case": "lenet5_train_epoch_b64", "minnet_s", "torch_s", "ratio", ...}   seconds per epoch
         {"case": "lenet5_infer_b1000", "minnet_s", "torch_s", "ratio",
@@ -137,8 +142,11 @@ def bench_lenet5(repeats=3, n_train=6400, infer_calls=3, pause=0.5, quiet=False,
         for name in order:
             c = contenders[name]
             epoch_s = _timed(c.train_pass, pause) * MNIST_TRAIN_SIZE / n_train
-            c.infer(xb)                                                       # warm, untimed
-            batch_s = _timed(lambda: c.infer(xb, infer_calls), pause) / infer_calls
+            gc.collect()
+            time.sleep(pause)
+            # the median of a few back-to-back calls: the first call after training is often slow
+            # (thread pools waking up, fresh memory), for both frameworks
+            batch_s = statistics.median(c.infer(xb, infer_calls))
             train[name].append(epoch_s)
             infer[name].append(batch_s)
             if not quiet:
