@@ -66,17 +66,19 @@ GEOMETRIES = [
 def test_im2col_and_col2im_match_reference(geom, dtype):
     n, c, h, w, kh, kw, sh, sw, ph, pw = geom
     x = random_input((n, c, h, w)).astype(dtype)
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))           # the kernels take padded input
     oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
     col = np.full((c * kh * kw, n * oh * ow), np.nan, dtype=dtype)   # NaN: every entry must be written
-    K.im2col(xp, kh, kw, sh, sw, col)
+    K.im2col(x, kh, kw, sh, sw, ph, pw, col)
     assert_same(col, ref.im2col(x, kh, kw, sh, sw, ph, pw), "im2col")
 
     dcol = random_input(col.shape, seed=2).astype(dtype)
-    dxp = np.full(xp.shape, np.nan, dtype=dtype)
-    K.col2im(np.ascontiguousarray(dcol.T), kh, kw, sh, sw, dxp)       # takes dcol transposed
-    dx = dxp[:, :, ph:ph + h, pw:pw + w]
-    assert_same(dx, ref.col2im(dcol, x.shape, kh, kw, sh, sw, ph, pw), "col2im", rtol=1e-5, atol=1e-5)
+    expected = ref.col2im(dcol, x.shape, kh, kw, sh, sw, ph, pw)
+    dx = np.full(x.shape, np.nan, dtype=dtype)
+    K.col2im(dcol, kh, kw, sh, sw, ph, pw, dx)
+    assert_same(dx, expected, "col2im", rtol=1e-5, atol=1e-5)
+    dx_t = np.full(x.shape, np.nan, dtype=dtype)
+    K.col2im_t(np.ascontiguousarray(dcol.T), kh, kw, sh, sw, ph, pw, dx_t)   # takes dcol^T
+    assert_same(dx_t, expected, "col2im_t", rtol=1e-5, atol=1e-5)
     # col2im is the adjoint of im2col: <im2col(x), dcol> = <x, col2im(dcol)>
     assert np.isclose(np.vdot(col.astype(np.float64), dcol), np.vdot(x.astype(np.float64), dx),
                       rtol=1e-5)
@@ -86,16 +88,18 @@ def test_im2col_and_col2im_reject_wrong_shapes():
     # Numba does not check indices: a wrong shape would read or write out of bounds.
     x = np.zeros((2, 1, 5, 5))
     with pytest.raises(ValueError, match="im2col"):
-        K.im2col(x, 3, 3, 1, 1, np.zeros((9, 17)))
+        K.im2col(x, 3, 3, 1, 1, 0, 0, np.zeros((9, 17)))
     with pytest.raises(ValueError, match="col2im"):
-        K.col2im(np.zeros((9, 18)), 3, 3, 1, 1, np.zeros_like(x))      # dcol instead of dcol^T
+        K.col2im(np.zeros((18, 9)), 3, 3, 1, 1, 0, 0, np.zeros_like(x))
+    with pytest.raises(ValueError, match="col2im_t"):
+        K.col2im_t(np.zeros((9, 18)), 3, 3, 1, 1, 0, 0, np.zeros_like(x))  # dcol, not dcol^T
 
 
 def test_im2col_hand_checked():
     # x = [[0 1 2], [3 4 5]], 2x2 kernel, stride 1, padding 0 -> 2 windows: [0 1 3 4] and [1 2 4 5]
     x = np.arange(6, dtype=np.float64).reshape(1, 1, 2, 3)
     col = np.empty((4, 2))
-    K.im2col(x, 2, 2, 1, 1, col)
+    K.im2col(x, 2, 2, 1, 1, 0, 0, col)
     np.testing.assert_array_equal(col, [[0, 1], [1, 2], [3, 4], [4, 5]])
 
 
@@ -290,6 +294,20 @@ def test_frozen_conv_leaves_grads_alone_and_still_returns_dx():
     dx_frozen = layer.backward(dout)
     np.testing.assert_array_equal(dx_frozen, dx_trainable)
     assert all(np.all(g == 7.0) for g in layer.grads.values())
+
+
+def test_conv2d_skips_dx_when_told_nobody_needs_it():
+    """Sequential sets input_grad = False on the lowest layer it trains; grads stay the same."""
+    layer = Conv2D(2, 3, 3, padding=1, groups=1, activation="relu", rng=0, dtype=np.float64)
+    x, dout = random_input((2, 2, 5, 4)), random_input((2, 3, 5, 4), seed=2)
+    layer.forward(x, training=True)
+    assert layer.backward(dout) is not None
+    expected = {k: g.copy() for k, g in layer.grads.items()}
+    layer.input_grad = False
+    layer.forward(x, training=True)
+    assert layer.backward(dout) is None
+    for k, g in layer.grads.items():
+        np.testing.assert_array_equal(g, expected[k])
 
 
 def test_conv2d_init_is_caffe_xavier_with_fan_in_per_group():

@@ -28,6 +28,17 @@ import numpy as np
 from numba import njit
 
 @njit(cache=True)
+def pad_images(x, ph, pw):
+    """x (N, C, H, W) -> (N, C, H + 2*ph, W + 2*pw) with zeros around; x itself when ph = pw = 0."""
+    if ph == 0 and pw == 0:
+        return x
+    n_img, n_ch, h, w = x.shape
+    xp = np.zeros((n_img, n_ch, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    xp[:, :, ph:ph + h, pw:pw + w] = x
+    return xp
+
+
+@njit(cache=True)
 def window_offsets(oh, ow, sh, sw, wp):
     """offsets[oy*OW + ox] = (oy*sh)*Wp + ox*sw: where each window's top-left corner sits in a
     flattened (padded) input plane of width Wp. Tap (i, j) of a window is at that + i*Wp + j."""
@@ -39,26 +50,29 @@ def window_offsets(oh, ow, sh, sw, wp):
 
 
 @njit(cache=True)
-def im2col(xp, kh, kw, sh, sw, col):
+def im2col(x, kh, kw, sh, sw, ph, pw, col):
     """Unfold receptive fields into columns.
 
-    xp (N, C, Hp, Wp), the input already zero-padded -> col (C*kh*kw, N*OH*OW) with
-    OH = (Hp - kh) // sh + 1, row r = (c*kh + i)*kw + j, column q = (n*OH + oy)*OW + ox and
-        col[r, q] = xp[n, c, oy*sh + i, ox*sw + j].
+    x (N, C, H, W) -> col (C*kh*kw, N*OH*OW), with row r = (c*kh + i)*kw + j, column
+    q = (n*OH + oy)*OW + ox and
+        col[r, q] = x[n, c, oy*sh + i - ph, ox*sw + j - pw]   (0 where that falls in the padding).
     Returns col.
 
-    For a fixed row r and image n the OH*OW values come from one input plane, at the positions
-    window_offsets + (i*Wp + j): the inner loop is one gather of OH*OW values (64 for LeNet-5's
-    conv2), 2x faster than copying OH rows of OW = 8 values each (too short to vectorise).
-    Rows are filled one after the other, so the writes stream through col in order.
+    With x zero-padded first (a copy, only when ph or pw > 0), the OH*OW values of row r for image
+    n come from one padded plane at the positions window_offsets + (i*Wp + j): the inner loop is one
+    gather of OH*OW values (64 for LeNet-5's conv2), 2x faster than copying OH rows of OW = 8
+    values each (too short to vectorise). Rows are filled one after the other, so the writes
+    stream through col in order.
     """
-    n_img, n_ch, hp, wp = xp.shape
-    oh = (hp - kh) // sh + 1
-    ow = (wp - kw) // sw + 1
+    n_img, n_ch, h, w = x.shape
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
     plane = oh * ow
     if col.shape[0] != n_ch * kh * kw or col.shape[1] != n_img * plane:
         raise ValueError("im2col: col must have shape (C*kh*kw, N*OH*OW)")   # Numba does not
-    offsets = window_offsets(oh, ow, sh, sw, wp)                             # check indices
+    xp = pad_images(x, ph, pw)                                               # check indices
+    hp, wp = h + 2 * ph, w + 2 * pw
+    offsets = window_offsets(oh, ow, sh, sw, wp)
     x_flat = xp.reshape(n_img, n_ch, hp * wp)
     for r in range(n_ch * kh * kw):
         c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
@@ -72,32 +86,64 @@ def im2col(xp, kh, kw, sh, sw, col):
 
 
 @njit(cache=True)
-def col2im(dcol_t, kh, kw, sh, sw, dxp):
+def col2im(dcol, kh, kw, sh, sw, ph, pw, dx):
     """Fold columns back, summing overlaps: the adjoint (transpose) of ``im2col``.
 
-    dcol_t (N*OH*OW, C*kh*kw), the *transpose* of a col-shaped gradient (one row per window)
-    -> dxp (N, C, Hp, Wp), the gradient for the padded input (crop the padding off afterwards):
-        dxp[n, c, y, x] = sum over (i, j, oy, ox) with oy*sh + i = y and ox*sw + j = x
-                          of dcol_t[(n*OH + oy)*OW + ox, (c*kh + i)*kw + j].
-    Returns dxp.
+    dcol (C*kh*kw, N*OH*OW) -> dx (N, C, H, W), overwritten with
+        dx[n, c, y, x] = sum over (i, j, oy, ox) with oy*sh + i - ph = y and ox*sw + j - pw = x
+                         of dcol[(c*kh + i)*kw + j, (n*OH + oy)*OW + ox].
+    The same offsets as im2col, scattering (+=) into a padded buffer that is then cropped.
+    Returns dx. (Conv2D uses ``col2im_t``, which takes dcol transposed.)
+    """
+    n_img, n_ch, h, w = dx.shape
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
+    plane = oh * ow
+    if dcol.shape[0] != n_ch * kh * kw or dcol.shape[1] != n_img * plane:
+        raise ValueError("col2im: dcol must have shape (C*kh*kw, N*OH*OW)")
+    hp, wp = h + 2 * ph, w + 2 * pw
+    dxp = np.zeros((n_img, n_ch, hp, wp), dtype=dx.dtype)
+    offsets = window_offsets(oh, ow, sh, sw, wp)
+    dx_flat = dxp.reshape(n_img, n_ch, hp * wp)
+    for r in range(n_ch * kh * kw):
+        c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
+        tap = i * wp + j
+        for n in range(n_img):
+            dst = dx_flat[n, c]
+            q0 = n * plane
+            for p in range(plane):
+                dst[offsets[p] + tap] += dcol[r, q0 + p]
+    dx[...] = dxp[:, :, ph:ph + h, pw:pw + w]
+    return dx
 
-    Why transposed: the layer gets dcol from a GEMM, and OpenBLAS computes dcol^T = dz^T W about
+
+@njit(cache=True)
+def col2im_t(dcol_t, kh, kw, sh, sw, ph, pw, dx):
+    """``col2im`` from the transposed matrix: dcol_t (N*OH*OW, C*kh*kw), one row per window.
+
+    dx (N, C, H, W) is overwritten with the same sums as col2im(dcol_t.T, ...). Returns dx.
+
+    Why transposed: Conv2D gets dcol from a GEMM, and OpenBLAS computes dcol^T = dz^T W about
     1.4x faster than dcol = W^T dz (LeNet-5's conv2 at batch 64: 2.1 vs 2.9 ms). Reading it row by
     row, each window's C*kh*kw gradients are added into one image, a few KB that stay in cache.
     """
-    n_img, n_ch, hp, wp = dxp.shape
-    oh = (hp - kh) // sh + 1
-    ow = (wp - kw) // sw + 1
+    n_img, n_ch, h, w = dx.shape
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
     plane = oh * ow
     if dcol_t.shape[0] != n_img * plane or dcol_t.shape[1] != n_ch * kh * kw:
-        raise ValueError("col2im: dcol_t must have shape (N*OH*OW, C*kh*kw)")
+        raise ValueError("col2im_t: dcol_t must have shape (N*OH*OW, C*kh*kw)")
+    hp, wp = h + 2 * ph, w + 2 * pw
+    padded = ph > 0 or pw > 0
+    dxp = np.zeros((n_img, n_ch, hp, wp), dtype=dx.dtype) if padded else dx
     offsets = window_offsets(oh, ow, sh, sw, wp)
     taps = np.empty(kh * kw, dtype=np.int64)           # tap (i, j) sits i*Wp + j past the corner
     for i in range(kh):
         for j in range(kw):
             taps[i * kw + j] = i * wp + j
     dx_flat = dxp.reshape(n_img, n_ch * hp * wp)
-    dx_flat[...] = 0
+    if not padded:
+        dx_flat[...] = 0
     for n in range(n_img):
         dst = dx_flat[n]
         for p in range(plane):
@@ -106,7 +152,9 @@ def col2im(dcol_t, kh, kw, sh, sw, dxp):
                 corner = c * hp * wp + offsets[p]
                 for t in range(kh * kw):
                     dst[corner + taps[t]] += window[c * kh * kw + t]
-    return dxp
+    if padded:
+        dx[...] = dxp[:, :, ph:ph + h, pw:pw + w]
+    return dx
 
 
 @njit(cache=True)

@@ -3,7 +3,7 @@
 import numpy as np
 
 from minnet.errors import ShapeError
-from minnet.kernels.conv import col2im, conv_grad_to_gemm, conv_output_from_gemm, im2col
+from minnet.kernels.conv import col2im_t, conv_grad_to_gemm, conv_output_from_gemm, im2col
 from minnet.layers.base import Layer, check_float_array
 
 
@@ -37,7 +37,7 @@ class Conv2D(Layer):
 
     forward:  x (N, C, H, W) -> y (N, OC, OH, OW),  OH = (H + 2*ph - kh) // sh + 1 (same for OW)
       for each chunk of images (the whole batch unless its col would exceed CHUNK_BYTES):
-        1. col = im2col(x zero-padded)          (C*kh*kw, N*OH*OW): each column one receptive field
+        1. col = im2col(x)                      (C*kh*kw, N*OH*OW): each column one receptive field
         2. z_g = W_g @ col_g for each group g   (OC, N*OH*OW): one BLAS GEMM per group
         3. y = z + b, or max(z + b, 0) when activation="relu", laid out as (N, OC, OH, OW)
        i.e. y[n, k, oy, ox] = b[k] + sum_{c in group(k), i, j} W[k, c, i, j] x[n, c, oy*sh+i-ph, ox*sw+j-pw]
@@ -45,9 +45,9 @@ class Conv2D(Layer):
         3. dz = dout * [y > 0] (ReLU only), back to (OC, N*OH*OW);  db = sum of dz over n, oy, ox
         2. dW_g = dz_g @ col_g^T  (then zeroed where the mask prunes);  dcol_g = W_g^T @ dz_g
            (dcol is kept transposed, one row per window: see kernels.conv.col2im)
-        1. dx = col2im(dcol), padding cropped   (sums the overlapping receptive fields)
-    cache: the padded x, y and (after a training forward) col. After an inference forward
-    (training=False) backward recomputes col from x instead: inference keeps no col around.
+        1. dx = col2im(dcol)                    (sums the overlapping receptive fields)
+    cache: x, y and (after a training forward) col. After an inference forward (training=False)
+    backward recomputes col from x instead: inference keeps no col around.
 
     W: (out_channels, in_channels // groups, kh, kw), b: (out_channels,). ``groups`` splits the
     channels into independent convolutions (AlexNet's two-GPU layers conv2, conv4, conv5; paper
@@ -95,7 +95,7 @@ class Conv2D(Layer):
         self.params["b"] = np.zeros(self.out_channels, dtype=dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.masks["W"] = np.ones(shape, dtype=bool)
-        self._x_shape = self._xp = self._y = self._cols = None
+        self._x = self._y = self._cols = None
 
     def output_shape(self, input_shape):
         """(N, C, H, W) -> (N, OC, OH, OW); raises ShapeError for an input this layer cannot take."""
@@ -116,27 +116,33 @@ class Conv2D(Layer):
         W, b = self.params["W"], self.params["b"]
         check_float_array(x, self.describe(), W.dtype)
         n, oc, oh, ow = self.output_shape(x.shape)
-        xp = self._pad(x)
+        x = np.ascontiguousarray(x)
         y = np.empty((n, oc, oh * ow), dtype=W.dtype)
         step = self._images_per_chunk(oh * ow)
         cols = []
         for n0 in range(0, n, step):
-            col = self._im2col(xp[n0:n0 + step])                              # 1.
+            col = self._im2col(x[n0:n0 + step])                               # 1.
             z = np.empty((oc, col.shape[1]), dtype=W.dtype)
             for Wg, col_g, z_g in zip(*self._split_groups(W, col, z)):        # 2.
                 np.matmul(Wg, col_g, out=z_g)
             conv_output_from_gemm(z, b, self.activation == "relu", y[n0:n0 + step])   # 3.
             if training:
                 cols.append(col)
-        self._x_shape, self._xp, self._y = x.shape, xp, y
+        self._x, self._y = x, y
         self._cols = cols if training else None
         return y.reshape(n, oc, oh, ow)
 
     def backward(self, dout):
+        """dout (N, OC, OH, OW) -> dx (N, C, H, W), filling grads["W"] and grads["b"].
+
+        Returns None instead of dx when ``self.input_grad`` is False (Sequential sets that on the
+        lowest layer it trains: nobody needs dx there, and for LeNet-5's conv1 it saves a GEMM and
+        col2im, 6% of a training step). A frozen layer (trainable False) computes only dx.
+        """
         if self._y is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
         n, oc, plane = self._y.shape
-        out_shape = (n, oc) + self.output_shape(self._x_shape)[2:]
+        out_shape = (n, oc) + self.output_shape(self._x.shape)[2:]
         if dout.shape != out_shape:
             raise ShapeError(f"{self.describe()}: dout has shape {dout.shape}, the last output had "
                              f"shape {out_shape}")
@@ -148,52 +154,42 @@ class Conv2D(Layer):
             dW2[...] = 0.0
             db[...] = 0.0
         db_chunk = np.empty_like(db)
-        dxp = np.empty(self._xp.shape, dtype=W.dtype)       # gradient for the padded input
+        dx = np.empty(self._x.shape, dtype=W.dtype) if self.input_grad else None
         step = self._images_per_chunk(plane)
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         for i, n0 in enumerate(range(0, n, step)):
             # the chunk's col: kept by a training forward, recomputed after an inference one
-            col = self._cols[i] if self._cols is not None else self._im2col(self._xp[n0:n0 + step])
+            col = self._cols[i] if self._cols is not None else self._im2col(self._x[n0:n0 + step])
             # 3. ReLU gradient + layout back to (OC, N*OH*OW) + db, one pass
             dz = np.empty((oc, col.shape[1]), dtype=W.dtype)
             conv_grad_to_gemm(dout[n0:n0 + step], self._y[n0:n0 + step],
                               self.activation == "relu", dz, db_chunk)
+            if self.trainable:
+                db += db_chunk
             # 2. per group: dW_g += dz_g col_g^T (skipped when frozen), dcol_g = W_g^T dz_g.
             # Both come out transposed, (col_g dz_g^T)^T and (dz_g^T W_g)^T: the same numbers, but
             # OpenBLAS runs these orientations faster (LeNet-5 conv2: 1.3 vs 1.7, 2.1 vs 2.9 ms).
-            dcol_t = np.empty((col.shape[1], col.shape[0]), dtype=W.dtype)
-            dcol_t_groups = np.split(dcol_t, self.groups, axis=1) if self.groups > 1 else [dcol_t]
-            for Wg, col_g, dz_g, dW_g, dcol_t_g in zip(*self._split_groups(W, col, dz, dW2),
-                                                        dcol_t_groups):
-                if self.trainable:
-                    dW_g += (col_g @ dz_g.T).T
-                np.matmul(dz_g.T, Wg, out=dcol_t_g)
+            W_g, col_g, dz_g, dW_g = self._split_groups(W, col, dz, dW2)
             if self.trainable:
-                db += db_chunk
-            # 1. col2im: sum every column back onto the input positions it was copied from
-            col2im(dcol_t, kh, kw, sh, sw, dxp[n0:n0 + step])
+                for g in range(self.groups):
+                    dW_g[g] += (col_g[g] @ dz_g[g].T).T
+            if dx is not None:
+                dcol_t = np.empty((col.shape[1], col.shape[0]), dtype=W.dtype)
+                for g, dcol_t_g in enumerate(self._split_groups_t(dcol_t)):
+                    np.matmul(dz_g[g].T, W_g[g], out=dcol_t_g)
+                # 1. col2im: sum every column back onto the input positions it was copied from
+                col2im_t(dcol_t, kh, kw, sh, sw, ph, pw, dx[n0:n0 + step])
         if self.trainable:
             self.mask_grads()
-        (ph, pw), (h, w) = self.padding, self._x_shape[2:]
-        return dxp if ph == pw == 0 else np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + w])
+        return dx
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _pad(self, x):
-        """x (N, C, H, W) -> (N, C, H + 2*ph, W + 2*pw) with zeros around (x itself without padding)."""
-        ph, pw = self.padding
-        if ph == pw == 0:
-            return np.ascontiguousarray(x)
-        n, c, h, w = x.shape
-        xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-        xp[:, :, ph:ph + h, pw:pw + w] = x
-        return xp
-
-    def _im2col(self, xp):
-        """xp (n, C, Hp, Wp), padded -> col (C*kh*kw, n*OH*OW), forward step 1."""
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        oh, ow = output_size(xp.shape[2], kh, sh, 0), output_size(xp.shape[3], kw, sw, 0)
-        col = np.empty((self.in_channels * kh * kw, xp.shape[0] * oh * ow), dtype=xp.dtype)
-        return im2col(xp, kh, kw, sh, sw, col)
+    def _im2col(self, x):
+        """x (n, C, H, W) -> col (C*kh*kw, n*OH*OW), forward step 1."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        _, _, oh, ow = self.output_shape(x.shape)
+        col = np.empty((self.in_channels * kh * kw, x.shape[0] * oh * ow), dtype=x.dtype)
+        return im2col(x, kh, kw, sh, sw, ph, pw, col)
 
     def _split_groups(self, W, col, *outs):
         """Per-group views for the GEMMs: W as (OC, C/groups*kh*kw) cut into ``groups`` row blocks,
@@ -204,6 +200,10 @@ class Conv2D(Layer):
         W2 = W.reshape(self.out_channels, -1)
         split = (lambda a: [a]) if g == 1 else (lambda a: np.split(a, g, axis=0))
         return (split(W2), split(col)) + tuple(split(a) for a in outs)
+
+    def _split_groups_t(self, dcol_t):
+        """dcol^T (m, C*kh*kw) cut into ``groups`` column blocks (views), one per group."""
+        return [dcol_t] if self.groups == 1 else np.split(dcol_t, self.groups, axis=1)
 
     def _images_per_chunk(self, plane):
         """How many images one im2col matrix holds: as many as fit in CHUNK_BYTES (at least 1)."""
