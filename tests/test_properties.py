@@ -123,3 +123,71 @@ def test_sparse_model_equals_masked_dense_property(sizes, batch, density, backen
     dense_out = model.forward(x)
     sparse_out = to_sparse(model, backend=backend).forward(x)
     np.testing.assert_allclose(sparse_out, dense_out, rtol=1e-5, atol=1e-5)
+
+
+# -- convolution and pooling -----------------------------------------------------------------------
+from minnet.kernels import conv as CK          # noqa: E402  (grouped with the tests that use it)
+from minnet.layers import Conv2D               # noqa: E402
+
+
+@st.composite
+def conv_geometry(draw):
+    """(N, C, H, W, kh, kw, sh, sw, ph, pw) with the kernel fitting the padded input."""
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    ph, pw = draw(st.integers(0, min(2, kh - 1))), draw(st.integers(0, min(2, kw - 1)))
+    h = draw(st.integers(max(1, kh - 2 * ph), 9))
+    w = draw(st.integers(max(1, kw - 2 * pw), 9))
+    return (draw(st.integers(1, 3)), draw(st.integers(1, 3)), h, w, kh, kw,
+            draw(st.integers(1, 3)), draw(st.integers(1, 3)), ph, pw)
+
+
+@FAST
+@given(geom=conv_geometry(), dtype=dtypes, seed=st.integers(0, 10**6))
+def test_im2col_col2im_property(geom, dtype, seed):
+    n, c, h, w, kh, kw, sh, sw, ph, pw = geom
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    expected = ref.im2col(x, kh, kw, sh, sw, ph, pw)
+    col = CK.im2col(x, kh, kw, sh, sw, ph, pw, np.empty(expected.shape, dtype=dtype))
+    np.testing.assert_array_equal(col, expected)
+    dcol = rng.standard_normal(expected.shape).astype(dtype)
+    want = ref.col2im(dcol, x.shape, kh, kw, sh, sw, ph, pw)
+    np.testing.assert_allclose(CK.col2im(dcol, kh, kw, sh, sw, ph, pw, np.empty_like(x)), want, **tol(dtype))
+    got_t = CK.col2im_t(np.ascontiguousarray(dcol.T), kh, kw, sh, sw, ph, pw, np.empty_like(x))
+    np.testing.assert_allclose(got_t, want, **tol(dtype))
+
+
+@FAST
+@given(geom=conv_geometry(), dtype=dtypes, seed=st.integers(0, 10**6), ties=st.booleans())
+def test_maxpool_property(geom, dtype, seed, ties):
+    n, c, h, w, kh, kw, sh, sw, ph, pw = geom
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    if ties:
+        x = np.round(x).astype(dtype)              # many equal values: first-max rule decides
+    ref_out, ref_arg = ref.maxpool_forward(x, kh, kw, sh, sw, ph, pw)
+    out, arg = np.empty_like(ref_out), np.empty(ref_arg.shape, dtype=np.int64)
+    CK.maxpool_forward(x, kh, kw, sh, sw, ph, pw, out, arg)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(arg, ref_arg)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    np.testing.assert_allclose(CK.maxpool_backward(dout, arg, np.empty_like(x)),
+                               ref.maxpool_backward(dout, arg, x.shape), **tol(dtype))
+
+
+@FAST
+@given(geom=conv_geometry(), groups=st.sampled_from([1, 2]), density=densities,
+       relu=st.booleans(), seed=st.integers(0, 10**6))
+def test_conv2d_layer_equals_direct_convolution_property(geom, groups, density, relu, seed):
+    n, c, h, w, kh, kw, sh, sw, ph, pw = geom
+    rng = np.random.default_rng(seed)
+    c, oc = c * groups, 2 * groups
+    layer = Conv2D(c, oc, (kh, kw), stride=(sh, sw), padding=(ph, pw), groups=groups,
+                   activation="relu" if relu else None, rng=seed, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(oc)
+    layer.set_mask("W", rng.random(layer.params["W"].shape) < density)
+    x = rng.standard_normal((n, c, h, w))
+    want = ref.conv2d(x, layer.params["W"], layer.params["b"], (sh, sw), (ph, pw), groups)
+    if relu:
+        want = np.maximum(want, 0)
+    np.testing.assert_allclose(layer.forward(x), want, rtol=1e-10, atol=1e-10)
