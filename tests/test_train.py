@@ -102,3 +102,26 @@ def test_a_weight_turning_inf_is_reported_with_its_layer_in_the_same_batch():
     from minnet.train import check_finite
     with pytest.raises(DivergenceError, match=r"fc2\.W .*epoch 3, batch 8"):
         check_finite(opt, loss, epoch=2, batch=7)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_divergence_leaves_the_last_good_checkpoint_intact(mnist_slice, tmp_path):
+    from minnet.model import Sequential
+    from minnet.optim import ConstantLR
+    x, y, _, _ = mnist_slice
+    path = tmp_path / "checkpoint.npz"
+
+    class SaveEachEpoch(Callback):
+        def on_epoch_end(self, epoch, logs):
+            self.model.save(path)
+
+    model, opt = lenet_300_100(seed=0), SGD(lr=0.01, momentum=0.9)
+    fit(model, opt, x[:500], y[:500], epochs=1, callbacks=[SaveEachEpoch()], progress=False)
+    good = path.read_bytes()
+    opt.schedule = ConstantLR(1e6)                    # now it diverges within the next epoch
+    with pytest.raises(DivergenceError, match="epoch 2"):
+        fit(model, opt, x[:500], y[:500], epochs=3, start_epoch=1, callbacks=[SaveEachEpoch()],
+            progress=False)
+    assert path.read_bytes() == good
+    restored = Sequential.load(path)
+    assert all(np.isfinite(p).all() for l in restored.layers for p in l.params.values())
