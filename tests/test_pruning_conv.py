@@ -1,7 +1,6 @@
 """Pruning on LeNet-5 (conv layers): freeze by kind, the paper's phase order, stats, neuron refusal,
 and the AlexNet / VGG-16 accounting with the paper's keep ratios (Tables 4-5)."""
 
-import os
 
 import numpy as np
 import pytest
@@ -72,13 +71,13 @@ def test_alexnet_keep_ratios_give_the_papers_total():
         paper_keep_ratios("resnet")
 
 
-@pytest.mark.skipif(not os.environ.get("MINNET_SLOW"), reason="builds AlexNet (61M weights); set MINNET_SLOW=1")
 def test_alexnet_accounting_on_the_real_model():
+    # Builds the real AlexNet (61M weights): about 5 s, so it runs in CI like every other test.
     from minnet.pruning.paper import paper_accounting
     rows, totals = paper_accounting("alexnet")
     assert totals["remaining_params"] == pytest.approx(6.7e6, rel=0.03)
     assert totals["compression"] == pytest.approx(9, rel=0.03)
     # Table 4 FLOPs: conv1 211M, conv2 448M, conv3 299M, conv4 224M, conv5 150M, fc6 75M, fc7 34M, fc8 8M
-    expected = [211e6, 448e6, 299e6, 224e6, 150e6, 75e6, 34e6, 8e6]
-    for row, flops in zip(rows, expected):
-        assert row["flops"] == pytest.approx(flops, rel=0.01)
+    # The paper prints whole millions (fc7's 33.55M as 34M, fc8's 8.19M as 8M): compare the same way.
+    expected_millions = [211, 448, 299, 224, 150, 75, 34, 8]
+    assert [round(row["flops"] / 1e6) for row in rows] == expected_millions
