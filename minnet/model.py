@@ -174,6 +174,11 @@ class Sequential:
                 raise CheckpointError(f"{source}: unknown layer type {spec.get('class')!r}")
             layers.append(LAYER_CLASSES[spec["class"]](**spec["config"]))
         model = cls(layers)
+        # Layers are built in float32; a model saved in float64 (e.g. for gradient checks) comes
+        # back in float64: the parameters' own dtype is the record of it.
+        saved_dtypes = {np.asarray(v).dtype for k, v in arrays.items() if k.startswith("param/")}
+        if saved_dtypes == {np.dtype(np.float64)}:
+            model.astype(np.float64)
         model.load_arrays(arrays, source)
         return model
 

@@ -140,3 +140,11 @@ def test_atomic_writes_get_normal_file_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+
+
+def test_a_float64_model_comes_back_as_float64(tmp_path):
+    model = lenet_300_100(seed=0, dtype=np.float64)
+    loaded = Sequential.load(model.save(tmp_path / "m64.npz"))
+    assert loaded.dtype == np.float64
+    np.testing.assert_array_equal(loaded.layer("fc2").params["W"], model.layer("fc2").params["W"])
+    assert Sequential.load(lenet_300_100(seed=0).save(tmp_path / "m32.npz")).dtype == np.float32
