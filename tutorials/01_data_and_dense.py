@@ -15,29 +15,18 @@ Exercise: tutorials/exercises/ex01_dense.py and ex02_softmax_cross_entropy.py as
 the forward/backward pass and the loss yourself.
 """
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
 import minnet
 from minnet import plotting
 from minnet.data import load_mnist
-
-
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="fewer gradient-check entries and training examples (CI, < 60 s)")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output" / "01",
-                   help="folder for the figures (default: tutorials/output/01, git-ignored)")
-    return p.parse_args()
+from minnet.tutorial import tutorial_args
 
 
 def main():
-    args = parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = tutorial_args(__file__, __doc__, quick_help="fewer gradient-check entries and training examples (CI, < 60 s)", seed=False)
     start = time.perf_counter()
 
     # -- 1. The data ------------------------------------------------------------------------------

@@ -18,35 +18,22 @@ setting; about 20 x 2-4 s on a 2-core laptop, an estimate from the quick mode's 
 The trained model is saved to OUT/lenet300_dense.npz.
 """
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
 import minnet
 from minnet import figdata, plotting
-from minnet.data import load_mnist
-
-
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="10,000 images, 4 epochs (CI, < 60 s)")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output" / "02",
-                   help="folder for figures and the model (default: tutorials/output/02, git-ignored)")
-    p.add_argument("--seed", type=int, default=0)
-    return p.parse_args()
+from minnet.tutorial import mnist_slice, tutorial_args
 
 
 def main():
-    args = parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = tutorial_args(__file__, __doc__, quick_help="10,000 images, 4 epochs (CI, < 60 s)", out_help="figures and the model")
     start = time.perf_counter()
     n_train, n_test, epochs = (10000, 2000, 4) if args.quick else (60000, 10000, 20)
 
     # -- 1. Data and model -------------------------------------------------------------------------
-    (x, y), (x_test, y_test) = load_mnist()
-    x, y, x_test, y_test = x[:n_train], y[:n_train], x_test[:n_test], y_test[:n_test]
+    (x, y), (x_test, y_test) = mnist_slice(n_train, n_test)
     model = minnet.lenet_300_100(seed=args.seed)
     print("== 1. LeNet-300-100 ==")
     print(model.summary())

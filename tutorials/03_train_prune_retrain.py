@@ -22,40 +22,26 @@ Run:  python tutorials/03_train_prune_retrain.py [--quick] [--out DIR]
 Exercises: ex03_pruning_mask.py (the std rule) and ex04_masked_sgd.py (the masked update).
 """
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
 import minnet
 from minnet import figdata, plotting
-from minnet.data import load_mnist
 from minnet.pruning import (keep_ratios_to_sparsities, make_optimizer, paper_keep_ratios,
                             prune_model, retrain)
 from minnet.stats import format_table, layer_stats, model_totals
-
-
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="data slice, few epochs (CI, < 60 s)")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output" / "03",
-                   help="folder for the figures (default: tutorials/output/03, git-ignored)")
-    p.add_argument("--seed", type=int, default=0)
-    return p.parse_args()
+from minnet.tutorial import mnist_slice, tutorial_args
 
 
 def main():
-    args = parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = tutorial_args(__file__, __doc__, quick_help="data slice, few epochs (CI, < 60 s)")
     start = time.perf_counter()
     if args.quick:
         n_train, n_test, epochs, retrain_epochs = 20000, 2000, 5, 2
     else:
         n_train, n_test, epochs, retrain_epochs = 60000, 10000, 20, 10
-    (x, y), (x_test, y_test) = load_mnist()
-    x, y = x[:n_train].reshape(n_train, -1), y[:n_train]
-    x_test, y_test = x_test[:n_test].reshape(n_test, -1), y_test[:n_test]
+    (x, y), (x_test, y_test) = mnist_slice(n_train, n_test, flatten=True)
 
     def error(model):
         return minnet.evaluate(model, x_test, y_test)["error"]

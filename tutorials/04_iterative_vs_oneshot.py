@@ -19,26 +19,15 @@ Run:  python tutorials/04_iterative_vs_oneshot.py [--quick] [--out DIR]
 of 4 epochs (one-shot 12 epochs): about 20 + 2 x 2 x 12 = 68 epochs x 2-4 s, an estimate.
 """
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
 import minnet
 from minnet import plotting
-from minnet.data import load_mnist
 from minnet.pruning import (geometric_sparsity_schedule, keep_ratios_to_sparsities, make_optimizer,
                             paper_keep_ratios, prune_model, retrain)
-
-
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="data slice, few epochs (CI, < 60 s)")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output" / "04",
-                   help="folder for the figure (default: tutorials/output/04, git-ignored)")
-    p.add_argument("--seed", type=int, default=0)
-    return p.parse_args()
+from minnet.tutorial import mnist_slice, tutorial_args
 
 
 def kept_fraction(model):
@@ -48,16 +37,13 @@ def kept_fraction(model):
 
 
 def main():
-    args = parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = tutorial_args(__file__, __doc__, quick_help="data slice, few epochs (CI, < 60 s)", out_help="figure")
     start = time.perf_counter()
     if args.quick:
         n_train, n_test, epochs, rounds, epochs_per_round = 12000, 2000, 5, 3, 1
     else:
         n_train, n_test, epochs, rounds, epochs_per_round = 60000, 10000, 20, 3, 4
-    (x, y), (x_test, y_test) = load_mnist()
-    x, y = x[:n_train].reshape(n_train, -1), y[:n_train]
-    x_test, y_test = x_test[:n_test].reshape(n_test, -1), y_test[:n_test]
+    (x, y), (x_test, y_test) = mnist_slice(n_train, n_test, flatten=True)
 
     def error(model):
         return minnet.evaluate(model, x_test, y_test)["error"]

@@ -20,41 +20,27 @@ Run:  python tutorials/05_l1_vs_l2.py [--quick] [--out DIR]
 each, retrain 3 epochs at 4 levels: about 2 x 20 + 2 x 4 x 3 = 64 epochs x 2-4 s (an estimate).
 """
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
 import minnet
 from minnet import figdata, plotting
-from minnet.data import load_mnist
 from minnet.pruning import make_optimizer, prune_model, retrain
+from minnet.tutorial import mnist_slice, tutorial_args
 
 STRENGTH = {"l1": 1e-4, "l2": 5e-4}      # L2: Caffe's LeNet weight decay; L1: one that trains as well
 
 
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="data slice, few epochs (CI, < 60 s)")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output" / "05",
-                   help="folder for the figure (default: tutorials/output/05, git-ignored)")
-    p.add_argument("--seed", type=int, default=0)
-    return p.parse_args()
-
-
 def main():
-    args = parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = tutorial_args(__file__, __doc__, quick_help="data slice, few epochs (CI, < 60 s)", out_help="figure")
     start = time.perf_counter()
     if args.quick:
         n_train, n_test, epochs, retrain_epochs, retrain_at = 12000, 2000, 4, 1, (90, 95)
     else:
         n_train, n_test, epochs, retrain_epochs, retrain_at = 60000, 10000, 20, 3, (80, 90, 95, 97)
     sweep = (0, 50, 70, 80, 90, 95, 97)          # integer percentages pruned in every layer
-    (x, y), (x_test, y_test) = load_mnist()
-    x, y = x[:n_train].reshape(n_train, -1), y[:n_train]
-    x_test, y_test = x_test[:n_test].reshape(n_test, -1), y_test[:n_test]
+    (x, y), (x_test, y_test) = mnist_slice(n_train, n_test, flatten=True)
 
     def accuracy(model):
         return minnet.evaluate(model, x_test, y_test)["accuracy"]

@@ -21,37 +21,23 @@ per arm, 2 dense models and 4 retraining arms: about 80 epochs x 2-4 s (an estim
 Exercise: ex05_dropout_adjustment.py.
 """
 
-import argparse
 import time
-from pathlib import Path
 
 import minnet
 from minnet import plotting
-from minnet.data import load_mnist
 from minnet.pruning import (adjust_dropout, keep_ratios_to_sparsities, make_optimizer,
                             paper_keep_ratios, prune_model, reinitialize_survivors, retrain)
-
-
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="data slice, few epochs (CI, < 60 s)")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output" / "06",
-                   help="folder for the figure (default: tutorials/output/06, git-ignored)")
-    p.add_argument("--seed", type=int, default=0)
-    return p.parse_args()
+from minnet.tutorial import mnist_slice, tutorial_args
 
 
 def main():
-    args = parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = tutorial_args(__file__, __doc__, quick_help="data slice, few epochs (CI, < 60 s)", out_help="figure")
     start = time.perf_counter()
     if args.quick:
         n_train, n_test, epochs, retrain_epochs = 12000, 2000, 4, 2
     else:
         n_train, n_test, epochs, retrain_epochs = 60000, 10000, 20, 10
-    (x, y), (x_test, y_test) = load_mnist()
-    x, y = x[:n_train].reshape(n_train, -1), y[:n_train]
-    x_test, y_test = x_test[:n_test].reshape(n_test, -1), y_test[:n_test]
+    (x, y), (x_test, y_test) = mnist_slice(n_train, n_test, flatten=True)
     targets = keep_ratios_to_sparsities(paper_keep_ratios("lenet300"))     # keep 8%, 9%, 26%
 
     def error(model):

@@ -24,30 +24,18 @@ Run:  python tutorials/07_lenet5_conv.py [--quick] [--out DIR]
 LeNet-5 epoch on a 2-core laptop is roughly 2-4 minutes here (an estimate from the quick mode).
 """
 
-import argparse
 import time
-from pathlib import Path
 
 import minnet
 from minnet import figdata, plotting
-from minnet.data import load_mnist
 from minnet.pruning import (keep_ratios_to_sparsities, make_optimizer, paper_keep_ratios,
                             prune_model, retrain)
 from minnet.pruning.sensitivity import sensitivity_analysis
-
-
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="data slice, 1 epoch (CI, < 60 s)")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output" / "07",
-                   help="folder for the figure (default: tutorials/output/07, git-ignored)")
-    p.add_argument("--seed", type=int, default=0)
-    return p.parse_args()
+from minnet.tutorial import mnist_slice, tutorial_args
 
 
 def main():
-    args = parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = tutorial_args(__file__, __doc__, quick_help="data slice, 1 epoch (CI, < 60 s)", out_help="figure")
     start = time.perf_counter()
     if args.quick:
         n_train, n_test, n_sens, epochs, retrain_epochs = 3000, 500, 250, 1, 1
@@ -55,8 +43,7 @@ def main():
     else:
         n_train, n_test, n_sens, epochs, retrain_epochs = 60000, 10000, 2000, 15, 4
         levels = (0, 20, 40, 50, 60, 70, 80, 90, 95, 97)
-    (x, y), (x_test, y_test) = load_mnist()
-    x, y, x_test, y_test = x[:n_train], y[:n_train], x_test[:n_test], y_test[:n_test]
+    (x, y), (x_test, y_test) = mnist_slice(n_train, n_test)
 
     def error(model):
         return minnet.evaluate(model, x_test, y_test, batch_size=500)["error"]

@@ -20,36 +20,22 @@ Run:  python tutorials/08_dead_neurons.py [--quick] [--out DIR]
 Exercise: ex06_dead_neurons.py.
 """
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
 import minnet
 from minnet import plotting
-from minnet.data import load_mnist
 from minnet.pruning import make_optimizer, prune_model, retrain
 from minnet.pruning.neurons import find_dead_neurons, remove_dead_neurons
-
-
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="data slice, few epochs (CI, < 60 s)")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output" / "08",
-                   help="folder for the figure (default: tutorials/output/08, git-ignored)")
-    p.add_argument("--seed", type=int, default=0)
-    return p.parse_args()
+from minnet.tutorial import mnist_slice, tutorial_args
 
 
 def main():
-    args = parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = tutorial_args(__file__, __doc__, quick_help="data slice, few epochs (CI, < 60 s)", out_help="figure")
     start = time.perf_counter()
     n_train, n_test, epochs, retrain_epochs = (12000, 2000, 4, 2) if args.quick else (60000, 10000, 20, 10)
-    (x, y), (x_test, y_test) = load_mnist()
-    x, y = x[:n_train].reshape(n_train, -1), y[:n_train]
-    x_test, y_test = x_test[:n_test].reshape(n_test, -1), y_test[:n_test]
+    (x, y), (x_test, y_test) = mnist_slice(n_train, n_test, flatten=True)
 
     def error(model):
         return minnet.evaluate(model, x_test, y_test)["error"]

@@ -22,7 +22,6 @@ epochs (about 30 epochs x 2-4 s, an estimate) and the real 4096 x 9216 layer.
 Exercise: ex07_csr.py (CSR from a dense matrix, and y = W x).
 """
 
-import argparse
 import os
 import time
 from pathlib import Path
@@ -35,15 +34,7 @@ from minnet.pruning import (keep_ratios_to_sparsities, make_optimizer, paper_kee
                             prune_model, retrain)
 from minnet.sparse import (format_layer_report, layer_report, load_sparse, save_sparse,
                            to_sparse)
-
-
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="brief training, smaller big layer (CI, < 60 s)")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output" / "09",
-                   help="folder for the saved models (default: tutorials/output/09, git-ignored)")
-    p.add_argument("--seed", type=int, default=0)
-    return p.parse_args()
+from minnet.tutorial import tutorial_args
 
 
 def median_times(fns, repeats):
@@ -69,8 +60,7 @@ def faster(speedup):
 
 
 def main():
-    args = parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = tutorial_args(__file__, __doc__, quick_help="brief training, smaller big layer (CI, < 60 s)", out_help="saved models")
     start = time.perf_counter()
     n_train, epochs, retrain_epochs = (6000, 2, 0) if args.quick else (60000, 20, 10)
     big = (2048, 4608) if args.quick else (4096, 9216)
