@@ -218,17 +218,21 @@ class Sequential:
     @classmethod
     def load(cls, path):
         """Load a model saved with ``save`` (architecture included). Damaged files raise CheckpointError."""
-        with _open_npz(path) as arrays:
+        with open_npz(path) as arrays:
             return cls.from_arrays(arrays, source=str(path))
 
     def load_weights(self, path):
         """Load weights and masks from ``path`` into this model; another architecture raises CheckpointError."""
-        with _open_npz(path) as arrays:
+        with open_npz(path) as arrays:
             return self.load_arrays(arrays, source=str(path))
 
 
-class _open_npz:
-    """Open an .npz (no pickles), turning every way a damaged file can fail into CheckpointError."""
+class open_npz:
+    """``with open_npz(path) as arrays:`` gives {name: array} of an .npz, read without pickles.
+
+    Every way a damaged or missing file can fail (bad zip, truncated member, not an .npz) becomes a
+    CheckpointError naming the file. Used by Sequential.load and minnet.sparse's load_sparse.
+    """
 
     def __init__(self, path):
         self.path = path

@@ -25,7 +25,7 @@ import numpy as np
 
 from minnet.atomic import atomic_savez
 from minnet.errors import CheckpointError
-from minnet.model import FORMAT_VERSION, Sequential, _open_npz
+from minnet.model import FORMAT_VERSION, Sequential, open_npz
 from minnet.sparse.csr import narrowest_unsigned_dtype
 
 SPARSE_FORMAT_VERSION = 1
@@ -182,7 +182,7 @@ class _Where:
 def load_sparse(path) -> Sequential:
     """Load what :func:`save_sparse` wrote, as a masked dense Sequential (pass it to ``to_sparse``
     for CSR inference). A damaged, foreign or inconsistent file raises CheckpointError."""
-    with _open_npz(path) as arrays:
+    with open_npz(path) as arrays:
         return model_from_sparse_arrays(arrays, str(path))
 
 
