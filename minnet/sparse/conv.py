@@ -8,13 +8,12 @@ one product covers all groups.
 """
 
 import numpy as np
-import scipy.sparse
 
 from minnet.kernels.conv import col2im, conv_grad_to_gemm, conv_output_from_gemm, im2col
 from minnet.kernels.csr import csr_sddmm_t, csr_t_matmul_t, csr_transpose_structure
 from minnet.layers.base import Layer, check_float_array
 from minnet.layers.conv import Conv2D
-from minnet.sparse.csr import column_index_dtype, csr_to_dense, dense_to_csr
+from minnet.sparse.csr import column_index_dtype, csr_to_dense, dense_to_csr, shared_scipy_csr
 from minnet.sparse.layers import BACKENDS, csr_forward_t
 
 
@@ -116,12 +115,8 @@ class SparseConv2D(Layer):
         return dx
 
     def _scipy_matrix(self):
-        data = self.params["data"]      # shared with scipy, as in SparseDense
-        if self._scipy is None or self._scipy.data is not data:
-            self._scipy = scipy.sparse.csr_matrix(
-                (data, self.indices.astype(np.int32), self.indptr),
-                shape=(self.geometry.out_channels, self.n_cols), copy=False)
-            self._scipy.data = data
+        self._scipy = shared_scipy_csr(self._scipy, self.params["data"], self.indices, self.indptr,
+                                       (self.geometry.out_channels, self.n_cols))
         return self._scipy
 
     def astype(self, dtype):

@@ -6,6 +6,7 @@ its own int32 copy of the indices; the saved files go narrower still, see storag
 """
 
 import numpy as np
+import scipy.sparse
 
 from minnet.errors import ShapeError
 
@@ -54,3 +55,18 @@ def csr_to_dense(indptr, indices, data, shape):
     W[rows, indices] = data
     mask[rows, indices] = True
     return W, mask
+
+
+def shared_scipy_csr(cached, data, indices, indptr, shape):
+    """A ``scipy.sparse.csr_matrix`` of ``shape`` over ``data`` itself (shared, not copied).
+
+    Sharing means the optimiser's in-place steps on ``data`` are seen by scipy with no rebuild;
+    ``cached`` (the matrix from the last call, or None) is returned unchanged while it still wraps
+    this very array, and rebuilt when the array was replaced (astype, loading). scipy takes int32
+    indices only, so minnet's narrow indices are widened once, here.
+    """
+    if cached is not None and cached.data is data:
+        return cached
+    matrix = scipy.sparse.csr_matrix((data, indices.astype(np.int32), indptr), shape=shape, copy=False)
+    matrix.data = data
+    return matrix

@@ -8,7 +8,6 @@ view and gets back a contiguous X^T without copying, so only the first sparse la
 """
 
 import numpy as np
-import scipy.sparse
 
 from minnet.errors import ShapeError
 from minnet.kernels.csr import (csr_matmul_t, csr_matmul_t_serial, csr_matvec, csr_matvec_serial,
@@ -16,7 +15,7 @@ from minnet.kernels.csr import (csr_matmul_t, csr_matmul_t_serial, csr_matvec, c
 from minnet.kernels.dense import relu_backward
 from minnet.layers.base import Layer, check_float_array
 from minnet.layers.dense import Dense
-from minnet.sparse.csr import csr_to_dense, dense_to_csr
+from minnet.sparse.csr import csr_to_dense, dense_to_csr, shared_scipy_csr
 
 BACKENDS = ("minnet", "scipy")
 
@@ -178,14 +177,8 @@ class SparseDense(Layer):
         return dxt.T                                     # 3. gradient for the layer below
 
     def _scipy_matrix(self):
-        # scipy takes int32 indices only; the matrix shares our data array, so optimiser steps
-        # (in place) are seen. It is rebuilt only if the array was replaced (astype, loading).
-        data = self.params["data"]
-        if self._scipy is None or self._scipy.data is not data:
-            self._scipy = scipy.sparse.csr_matrix(
-                (data, self.indices.astype(np.int32), self.indptr),
-                shape=(self.out_features, self.in_features), copy=False)
-            self._scipy.data = data
+        self._scipy = shared_scipy_csr(self._scipy, self.params["data"], self.indices, self.indptr,
+                                       (self.out_features, self.in_features))
         return self._scipy
 
     def astype(self, dtype):
