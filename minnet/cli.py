@@ -81,7 +81,7 @@ def make_parser():
         p.add_argument("--epochs", type=int)
         p.add_argument("--batch-size", dest="batch_size", type=int)
         p.add_argument("--lr", type=float)
-        p.add_argument("--lr-policy", dest="lr_policy", choices=("inv", "constant"))
+        p.add_argument("--lr-policy", dest="lr_policy", choices=("inv", "constant", "cosine"))
         p.add_argument("--momentum", type=float)
         p.add_argument("--regularization", choices=("l1", "l2"))
         p.add_argument("--reg-strength", dest="reg_strength", type=float)
@@ -98,7 +98,8 @@ def make_parser():
             p.add_argument("--phases", help="comma-separated: fc, conv, all (e.g. fc,conv)")
             p.add_argument("--retrain-epochs", dest="retrain_epochs", type=int)
             p.add_argument("--retrain-lr", dest="retrain_lr", type=float)
-            p.add_argument("--retrain-lr-policy", dest="retrain_lr_policy", choices=("inv", "constant"))
+            p.add_argument("--retrain-lr-policy", dest="retrain_lr_policy",
+                           choices=("inv", "constant", "cosine"))
             p.add_argument("--retrain-regularization", dest="retrain_regularization",
                            choices=("l1", "l2"))
             p.add_argument("--retrain-reg-strength", dest="retrain_reg_strength", type=float)

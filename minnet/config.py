@@ -77,7 +77,8 @@ _TYPES = {
     "retrain_regularization": (str,), "retrain_reg_strength": (float, int),
     "adjust_dropout": (bool,), "reinit": (bool,),
 }
-_CHOICES = {"model": MODELS, "lr_policy": ("inv", "constant"), "retrain_lr_policy": ("inv", "constant"),
+_CHOICES = {"model": MODELS, "lr_policy": ("inv", "constant", "cosine"),
+            "retrain_lr_policy": ("inv", "constant", "cosine"),
             "regularization": ("l1", "l2"), "retrain_regularization": ("l1", "l2"),
             "method": ("std", "sparsity", "global")}
 _NON_NEGATIVE = ("seed", "epochs", "retrain_epochs", "reg_strength", "retrain_reg_strength", "lr")

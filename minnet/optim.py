@@ -59,11 +59,35 @@ class InvLR:
         return {"policy": "inv", "base_lr": self.base_lr, "gamma": self.gamma, "power": self.power}
 
 
+class CosineLR:
+    """Cosine annealing over a fixed number of iterations (Loshchilov & Hutter, SGDR, 2017):
+
+        lr(t) = base_lr * (1 + cos(pi * min(t, T) / T)) / 2,   T = total_iterations
+
+    It starts at base_lr and falls smoothly to 0 at t = T. Retraining uses it within each
+    prune -> retrain step (``retrain_lr_policy = "cosine"``): the survivors first move at full
+    speed, then settle, without an extra knob for when to drop the learning rate.
+    """
+
+    def __init__(self, base_lr, total_iterations):
+        if total_iterations < 1:
+            raise ValueError(f"CosineLR: total_iterations must be >= 1, got {total_iterations}")
+        self.base_lr, self.total_iterations = float(base_lr), int(total_iterations)
+
+    def __call__(self, iteration):
+        t = min(iteration, self.total_iterations)
+        return self.base_lr * 0.5 * (1.0 + np.cos(np.pi * t / self.total_iterations))
+
+    def config(self):
+        """The schedule as plain data; ``make_schedule`` rebuilds it."""
+        return {"policy": "cosine", "base_lr": self.base_lr, "total_iterations": self.total_iterations}
+
+
 def make_schedule(config: dict):
     """Build a schedule from its ``config()`` dict, e.g. {"policy": "inv", "base_lr": 0.01}."""
     config = dict(config)
     policy = config.pop("policy", "constant")
-    classes = {"constant": ConstantLR, "step": StepLR, "inv": InvLR}
+    classes = {"constant": ConstantLR, "step": StepLR, "inv": InvLR, "cosine": CosineLR}
     if policy not in classes:
         raise ValueError(f"unknown learning-rate policy {policy!r}; choose from {sorted(classes)}")
     return classes[policy](**config)
@@ -76,7 +100,7 @@ class SGD:
     ----------
     lr : float or schedule
         A number (constant) or a callable iteration -> learning rate (``ConstantLR``, ``StepLR``,
-        ``InvLR``).
+        ``InvLR``, ``CosineLR``).
     momentum : float in [0, 1)
     weight_decay : float >= 0
         L2 coefficient lambda_2: adds lambda_2 * w to the gradient (the gradient of lambda_2/2 ||w||^2).

@@ -5,7 +5,7 @@ import pytest
 
 from minnet.layers import Dense
 from minnet.model import Sequential
-from minnet.optim import SGD, InvLR, StepLR, make_schedule
+from minnet.optim import SGD, CosineLR, InvLR, StepLR, make_schedule
 
 
 def one_layer_model():
@@ -68,7 +68,19 @@ def test_schedules():
     assert [step(0), step(9), step(10), step(25)] == [0.1, 0.1, 0.05, 0.025]
     assert make_schedule(inv.config())(500) == inv(500)
     with pytest.raises(ValueError, match="policy"):
-        make_schedule({"policy": "cosine", "base_lr": 0.1})
+        make_schedule({"policy": "warmup", "base_lr": 0.1})
+
+
+def test_cosine_schedule_anneals_to_zero_and_round_trips():
+    cos = CosineLR(0.01, total_iterations=100)
+    assert cos(0) == pytest.approx(0.01)
+    assert cos(50) == pytest.approx(0.005)
+    assert cos(25) == pytest.approx(0.01 * (1 + np.sqrt(0.5)) / 2)
+    assert cos(100) == pytest.approx(0.0, abs=1e-15) and cos(500) == pytest.approx(0.0, abs=1e-15)
+    assert all(cos(t) >= cos(t + 1) for t in range(100))       # never rises
+    assert make_schedule(cos.config())(37) == cos(37)
+    with pytest.raises(ValueError, match="total_iterations"):
+        CosineLR(0.01, 0)
 
 
 def test_optimizer_state_round_trip():

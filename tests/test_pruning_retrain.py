@@ -93,6 +93,12 @@ def test_make_optimizer_regularisation_choice():
     assert (l2.weight_decay, l2.l1) == (5e-4, 0.0) and (l1.weight_decay, l1.l1) == (0.0, 1e-5)
     with pytest.raises(ValueError):
         make_optimizer(0.1, "inv", 0.9, "l3", 1e-5)
+    cosine = make_optimizer(0.1, "cosine", 0.9, "l2", 5e-4, total_iterations=10)
+    assert cosine.schedule(0) == pytest.approx(0.1) and cosine.schedule(10) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="total_iterations"):
+        make_optimizer(0.1, "cosine", 0.9, "l2", 5e-4)
+    with pytest.raises(ValueError, match="policy"):
+        make_optimizer(0.1, "warmup", 0.9, "l2", 5e-4)
 
 
 def test_adjusted_dropout_rate_hand_value():

@@ -25,7 +25,7 @@ import numpy as np
 
 from minnet.atomic import atomic_savez, atomic_write_json
 from minnet.errors import CheckpointError
-from minnet.optim import SGD, ConstantLR, InvLR
+from minnet.optim import SGD, ConstantLR, CosineLR, InvLR
 from minnet.pruning.dropout import adjust_dropout
 from minnet.pruning.prune import (prune_model, reinitialize_survivors, restore_trainable,
                                   select_layers, set_trainable_kinds)
@@ -37,12 +37,20 @@ CHECKPOINT = "checkpoint.npz"
 PHASE_KINDS = {"fc": ("fc",), "conv": ("conv",), "all": ("fc", "conv")}
 
 
-def make_optimizer(lr, policy, momentum, regularization, strength):
+def make_optimizer(lr, policy, momentum, regularization, strength, total_iterations=None):
     """SGD with momentum and either L2 (weight_decay = strength) or L1 (l1 = strength) (sec. 3.1).
 
-    policy "inv" is Caffe's LeNet schedule lr * (1 + 1e-4 t)^-0.75; "constant" keeps lr.
+    policy "inv" is Caffe's LeNet schedule lr * (1 + 1e-4 t)^-0.75; "constant" keeps lr;
+    "cosine" anneals lr to 0 over ``total_iterations`` (:class:`minnet.optim.CosineLR`).
     """
-    schedule = InvLR(lr) if policy == "inv" else ConstantLR(lr)
+    if policy == "cosine":
+        if total_iterations is None:
+            raise ValueError("make_optimizer: policy 'cosine' needs total_iterations")
+        schedule = CosineLR(lr, total_iterations)
+    elif policy in ("inv", "constant"):
+        schedule = InvLR(lr) if policy == "inv" else ConstantLR(lr)
+    else:
+        raise ValueError(f"lr policy must be 'inv', 'constant' or 'cosine', got {policy!r}")
     if regularization not in ("l1", "l2"):
         raise ValueError(f"regularization must be 'l1' or 'l2', got {regularization!r}")
     return SGD(schedule, momentum=momentum,
@@ -200,10 +208,12 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
             meta["step"], meta["epoch"] = i + 1, 0
             save_checkpoint(run_dir, model, None, meta)
             continue
+        epochs = cfg.epochs if training else cfg.retrain_epochs
+        iterations = epochs * ((len(x) + cfg.batch_size - 1) // cfg.batch_size)   # for "cosine"
         optimizer = (make_optimizer(cfg.lr, cfg.lr_policy, cfg.momentum, cfg.regularization,
-                                    cfg.reg_strength) if training else
+                                    cfg.reg_strength, iterations) if training else
                      make_optimizer(cfg.effective_retrain_lr(), cfg.retrain_lr_policy, cfg.momentum,
-                                    cfg.retrain_regularization, cfg.retrain_reg_strength))
+                                    cfg.retrain_regularization, cfg.retrain_reg_strength, iterations))
         if optimizer_state is not None and meta["epoch"] > 0:
             optimizer.load_state_dict(optimizer_state)
         optimizer_state = None
@@ -214,7 +224,6 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
             meta["history"].append(entry)
         # The same lists: fit appends to them, so the checkpointed meta always holds the history.
         history = {k: entry[k] for k in _HISTORY_KEYS}
-        epochs = cfg.epochs if training else cfg.retrain_epochs
         label = "dense training" if training else f"retrain {step['phase']} round {step['round']}"
         log(f"[{i + 1}/{len(steps)}] {label}: {epochs} epochs")
         bar = sys.stderr.isatty() if progress is None else progress
