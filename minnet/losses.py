@@ -3,6 +3,7 @@
 import numpy as np
 
 from minnet.errors import ShapeError
+from minnet.kernels.loss import softmax_xent
 from minnet.layers.base import check_float_array
 
 
@@ -14,6 +15,8 @@ def softmax_cross_entropy(logits, y):
         loss = -(1/N) sum_n log p[n, y_n]         log p taken as (z - max z) - log sum exp(z - max z)
         dlogits = (p - onehot(y)) / N
     Returns (loss as a Python float, dlogits of shape (N, C) and the logits' dtype).
+    One Numba pass does it all (:func:`minnet.kernels.loss.softmax_xent`); the same formula in
+    NumPy, step by step, is :func:`minnet.kernels.reference.softmax_cross_entropy`.
     """
     check_float_array(logits, "softmax_cross_entropy")
     if logits.ndim != 2:
@@ -24,16 +27,9 @@ def softmax_cross_entropy(logits, y):
         raise ShapeError(f"softmax_cross_entropy: labels must have shape ({n},), got {y.shape}")
     if not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"softmax_cross_entropy: labels must be integers, got dtype {y.dtype}")
-    if y.min() < 0 or y.max() >= c:
+    dlogits = np.empty_like(logits)
+    loss, bad_row = softmax_xent(np.ascontiguousarray(logits), y, dlogits)
+    if bad_row >= 0:
         raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {c}), "
-                         f"got values from {y.min()} to {y.max()}")
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    sum_exp = exp.sum(axis=1, keepdims=True)
-    rows = np.arange(n)
-    log_p_true = shifted[rows, y] - np.log(sum_exp[:, 0])
-    loss = float(-log_p_true.mean())
-    dlogits = exp / sum_exp
-    dlogits[rows, y] -= 1
-    dlogits /= n
-    return loss, dlogits
+                         f"got {y[bad_row]} at row {bad_row} (values from {y.min()} to {y.max()})")
+    return float(loss), dlogits

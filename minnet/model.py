@@ -35,10 +35,11 @@ class Sequential:
             seen.add(layer.name)
 
     # -- running ---------------------------------------------------------------------------------
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, check_finite=True):
         """Run every layer. x: float array (N, ...); cast to the model's dtype if it is float64/32.
 
         Raises DTypeError for non-float input and ValueError for NaN/inf in the input.
+        ``check_finite=False`` skips the NaN/inf scan (``fit`` scans its data once, not every batch).
         """
         if not isinstance(x, np.ndarray) or x.dtype not in FLOAT_DTYPES:
             got = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
@@ -46,7 +47,7 @@ class Sequential:
                              "convert with np.asarray(x, dtype=np.float32)")
         if x.ndim == 0 or x.shape[0] == 0:
             raise ShapeError(f"model input must be a non-empty batch (N, ...), got shape {x.shape}")
-        if not np.isfinite(x).all():
+        if check_finite and not np.isfinite(x).all():
             bad = np.argwhere(~np.isfinite(x))[0]
             raise ValueError(f"model input contains NaN or inf (first at index {tuple(bad)}); "
                              "clean the data before training or inference")

@@ -8,8 +8,10 @@ Reproducibility: epoch e shuffles with ``default_rng([seed, e])`` and reseeds dr
 not on what ran before. That is what lets a resumed run match an uninterrupted one bit for bit.
 """
 
+import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -17,7 +19,7 @@ from tqdm.auto import tqdm
 from minnet.atomic import atomic_write_json
 from minnet.errors import DivergenceError, ShapeError
 from minnet.losses import softmax_cross_entropy
-from minnet.threads import blas_threads
+from minnet.threads import blas_threads, default_blas_threads
 
 
 class Callback:
@@ -100,6 +102,12 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y
         raise ShapeError("fit: the training set is empty")
     if batch_size < 1 or epochs < 0:
         raise ValueError(f"fit: batch_size must be >= 1 and epochs >= 0, got {batch_size}, {epochs}")
+    for start in range(0, len(x), 8192):       # once here, so no batch needs to scan again
+        if not np.isfinite(x[start:start + 8192]).all():
+            bad = np.argwhere(~np.isfinite(x[start:start + 8192]))[0]
+            bad[0] += start
+            raise ValueError(f"fit: the training inputs contain NaN or inf (first at index "
+                             f"{tuple(int(i) for i in bad)}); clean the data before training")
     if progress is None:
         progress = sys.stderr.isatty()
     history = history if history is not None else {k: [] for k in
@@ -108,14 +116,44 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y
     for cb in callbacks:
         cb.model, cb.optimizer = model, optimizer
         cb.on_train_begin({"epochs": epochs, "start_epoch": start_epoch})
-    with blas_threads(threads):
+    n_threads = threads or default_blas_threads()
+    # Gather the next batch on a spare core, if BLAS leaves one (see _prefetched_batches).
+    prefetch = n_threads < len(os.sched_getaffinity(0))
+    with blas_threads(n_threads):
         _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_test, y_test, callbacks,
-                    progress, history, start_epoch, history_path, loss_fn)
+                    progress, history, start_epoch, history_path, loss_fn, prefetch)
     return history
 
 
+def _batches(x, y, order, batch_size, n_batches):
+    """Yield (idx, x[idx], y[idx]) for the epoch's mini-batches."""
+    for b in range(n_batches):
+        idx = order[b * batch_size:(b + 1) * batch_size]
+        yield idx, x[idx], y[idx]
+
+
+def _prefetched_batches(x, y, order, batch_size, n_batches):
+    """Yield (idx, x[idx], y[idx]) for the epoch's mini-batches, gathering batch b+1 in a helper
+    thread while the caller trains on batch b (used when BLAS leaves a core idle).
+
+    Why: copying 256 random rows of MNIST out of 188 MB misses the caches (~0.13 ms a batch, 6% of
+    a LeNet-300-100 epoch); NumPy releases the GIL while it copies, so the other core can do it.
+    The batches are the same arrays as without the thread, so results do not change.
+    """
+    def gather(b):
+        idx = order[b * batch_size:(b + 1) * batch_size]
+        return idx, x[idx], y[idx]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(gather, 0)
+        for b in range(n_batches):
+            batch = pending.result()
+            if b + 1 < n_batches:
+                pending = pool.submit(gather, b + 1)
+            yield batch
+
+
 def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_test, y_test, callbacks,
-                progress, history, start_epoch, history_path, loss_fn):
+                progress, history, start_epoch, history_path, loss_fn, prefetch):
     """The epoch loop of :func:`fit` (split out so the BLAS thread limit wraps all of it)."""
     n = len(x)
     n_batches = (n + batch_size - 1) // batch_size
@@ -129,10 +167,10 @@ def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_test, y_test
         total_loss, correct = 0.0, 0
         bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
                    leave=False, file=sys.stderr)
+        batches = (_prefetched_batches if prefetch else _batches)(x, y, order, batch_size, n_batches)
         for b in range(n_batches):
-            idx = order[b * batch_size:(b + 1) * batch_size]
-            xb, yb = x[idx], y[idx]
-            logits = model.forward(xb, training=True)
+            idx, xb, yb = next(batches)
+            logits = model.forward(xb, training=True, check_finite=False)
             loss, dlogits = loss_fn(logits, yb)
             model.backward(dlogits)
             lr = optimizer.lr

@@ -18,6 +18,20 @@ def test_softmax_cross_entropy_gradient():
     assert_close_gradients(dlogits, numeric, "softmax_cross_entropy")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, c", [(1, 2), (7, 10), (256, 10), (5, 1000)])
+def test_softmax_kernel_matches_numpy_reference(dtype, n, c):
+    rng = np.random.default_rng(n * c)
+    logits = (rng.standard_normal((n, c)) * 8).astype(dtype)
+    y = rng.integers(0, c, n)
+    loss, d = softmax_cross_entropy(logits, y)
+    ref_loss, ref_d = ref.softmax_cross_entropy(logits.astype(np.float64), y)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert loss == pytest.approx(ref_loss, rel=tol)
+    assert d.dtype == dtype
+    np.testing.assert_allclose(d, ref_d, rtol=tol, atol=tol / n)
+
+
 def test_softmax_cross_entropy_known_value():
     # Uniform logits over 4 classes: loss = log 4 for every example.
     loss, d = softmax_cross_entropy(np.zeros((3, 4)), np.array([0, 1, 3]))

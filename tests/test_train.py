@@ -125,3 +125,13 @@ def test_divergence_leaves_the_last_good_checkpoint_intact(mnist_slice, tmp_path
     assert path.read_bytes() == good
     restored = Sequential.load(path)
     assert all(np.isfinite(p).all() for l in restored.layers for p in l.params.values())
+
+
+def test_fit_rejects_nan_in_the_training_data_before_training(mnist_slice):
+    x, y = np.concatenate([mnist_slice[0]] * 5), np.concatenate([mnist_slice[1]] * 5)   # 10,000
+    x[8500, 0, 3, 4] = np.inf                   # past the first 8192-image chunk of the scan
+    model = lenet_300_100(seed=0)
+    before = model.layers[1].params["W"].copy()
+    with pytest.raises(ValueError, match=r"NaN or inf \(first at index \(8500, 0, 3, 4\)\)"):
+        fit(model, SGD(0.01), x, y, epochs=1, progress=False)
+    np.testing.assert_array_equal(model.layers[1].params["W"], before)    # nothing was trained

@@ -34,25 +34,37 @@ from numba import njit, prange
 # -- forward: Y^T = act(W X^T + b) ---------------------------------------------------------------
 
 @njit(inline="always")
-def _matvec_row(indptr, indices, data, bias, relu, x, out, i):
-    # Four partial sums instead of one: each float add waits ~4 cycles for the previous one, so a
-    # single running sum is latency-bound; four independent chains keep the adder busy. The order
-    # is still fixed: entry k of the row goes to sum (k - start) % 4, and (s0 + s1) + (s2 + s3).
-    s0 = s1 = s2 = s3 = data.dtype.type(0)
+def _row_dot(indptr, indices, data, x, i):
+    # Eight partial sums instead of one: each float add waits for the previous one, so a single
+    # running sum is latency-bound; eight independent chains keep the adders and loads busy
+    # (measured 1.2-1.4x over four on AMD EPYC, AlexNet fc6). The order is still fixed: entry k of
+    # the row goes to sum (k - start) % 8, the leftovers to s0, combined as a balanced tree.
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = data.dtype.type(0)
     k, end = indptr[i], indptr[i + 1]
-    while k + 4 <= end:
+    while k + 8 <= end:
         s0 += data[k] * x[indices[k]]
         s1 += data[k + 1] * x[indices[k + 1]]
         s2 += data[k + 2] * x[indices[k + 2]]
         s3 += data[k + 3] * x[indices[k + 3]]
-        k += 4
+        s4 += data[k + 4] * x[indices[k + 4]]
+        s5 += data[k + 5] * x[indices[k + 5]]
+        s6 += data[k + 6] * x[indices[k + 6]]
+        s7 += data[k + 7] * x[indices[k + 7]]
+        k += 8
     while k < end:
         s0 += data[k] * x[indices[k]]
         k += 1
-    acc = (s0 + s1) + (s2 + s3) + bias[i]
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@njit(inline="always")
+def _bias_act(acc, b, relu):
+    # Returns the value for the caller to store: storing to ``out`` inside an inlined helper
+    # measured 1.2x slower (the compiler then re-reads more around the store).
+    acc += b
     if relu and acc < 0:
-        acc = data.dtype.type(0)
-    out[i] = acc
+        acc = type(acc)(0)
+    return acc
 
 
 @njit(cache=True, parallel=True)
@@ -65,7 +77,7 @@ def csr_matvec(indptr, indices, data, bias, relu, x, out):
     inputs were all pruned) gives act(bias[i]). Returns out.
     """
     for i in prange(indptr.shape[0] - 1):
-        _matvec_row(indptr, indices, data, bias, relu, x, out, i)
+        out[i] = _bias_act(_row_dot(indptr, indices, data, x, i), bias[i], relu)
     return out
 
 
@@ -73,7 +85,7 @@ def csr_matvec(indptr, indices, data, bias, relu, x, out):
 def csr_matvec_serial(indptr, indices, data, bias, relu, x, out):
     """:func:`csr_matvec` on one thread (for small layers, where starting threads costs more)."""
     for i in range(indptr.shape[0] - 1):
-        _matvec_row(indptr, indices, data, bias, relu, x, out, i)
+        out[i] = _bias_act(_row_dot(indptr, indices, data, x, i), bias[i], relu)
     return out
 
 

@@ -168,3 +168,20 @@ def maxpool_backward(dout, argmax, x_shape):
         for k in range(c):
             np.add.at(dx[i, k], argmax[i, k].ravel(), dout[i, k].ravel())
     return dx.reshape(x_shape)
+
+
+def softmax_cross_entropy(logits, y):
+    """Mean softmax cross-entropy and d loss / d logits, step by step in NumPy.
+
+    shifted = z - max_c z;  log p = shifted - log sum_c exp(shifted);  loss = -mean_n log p[n, y_n];
+    dlogits = (softmax(z) - onehot(y)) / N. Returns (loss, dlogits).
+    """
+    n = logits.shape[0]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    sum_exp = exp.sum(axis=1, keepdims=True)
+    rows = np.arange(n)
+    loss = float(-(shifted[rows, y] - np.log(sum_exp[:, 0])).mean())
+    dlogits = exp / sum_exp
+    dlogits[rows, y] -= 1
+    return loss, dlogits / n
