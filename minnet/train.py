@@ -8,7 +8,6 @@ Reproducibility: epoch e shuffles with ``default_rng([seed, e])`` and reseeds dr
 not on what ran before. That is what lets a resumed run match an uninterrupted one bit for bit.
 """
 
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,7 @@ from tqdm.auto import tqdm
 from minnet.atomic import atomic_write_json
 from minnet.errors import DivergenceError, ShapeError
 from minnet.losses import softmax_cross_entropy
-from minnet.threads import blas_threads, default_blas_threads
+from minnet.threads import available_cores, blas_threads, default_blas_threads
 
 
 class Callback:
@@ -92,7 +91,8 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y
 
     progress: True/False, or None for "only when stderr is a terminal" (a tqdm bar with loss/acc).
     history: a dict to continue (when resuming); history_path: write the history as JSON (atomically)
-    after every epoch. threads: BLAS threads while training (default 1; see :mod:`minnet.threads`).
+    after every epoch. threads: BLAS threads while training (default: 1 below batch 128, else up
+    to 4; see :mod:`minnet.threads`).
     Returns the history: {"epoch", "loss", "train_acc", "test_loss", "test_acc",
     "lr", "seconds"} lists, one entry per epoch.
     """
@@ -116,9 +116,9 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y
     for cb in callbacks:
         cb.model, cb.optimizer = model, optimizer
         cb.on_train_begin({"epochs": epochs, "start_epoch": start_epoch})
-    n_threads = threads or default_blas_threads()
+    n_threads = threads or default_blas_threads(batch_size)
     # Gather the next batch on a spare core, if BLAS leaves one (see _prefetched_batches).
-    prefetch = n_threads < len(os.sched_getaffinity(0))
+    prefetch = n_threads < available_cores()
     with blas_threads(n_threads):
         _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_test, y_test, callbacks,
                     progress, history, start_epoch, history_path, loss_fn, prefetch)

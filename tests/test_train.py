@@ -9,6 +9,7 @@ from minnet.data import load_mnist
 from minnet.errors import DivergenceError
 from minnet.models import lenet_300_100
 from minnet.optim import SGD, InvLR
+from minnet.losses import softmax_cross_entropy
 from minnet.train import Callback, evaluate, fit
 
 
@@ -135,3 +136,34 @@ def test_fit_rejects_nan_in_the_training_data_before_training(mnist_slice):
     with pytest.raises(ValueError, match=r"NaN or inf \(first at index \(8500, 0, 3, 4\)\)"):
         fit(model, SGD(0.01), x, y, epochs=1, progress=False)
     np.testing.assert_array_equal(model.layers[1].params["W"], before)    # nothing was trained
+
+
+def test_blas_threads_follow_the_batch_size_unless_the_environment_says(monkeypatch):
+    from minnet import threads
+    monkeypatch.delenv("MINNET_BLAS_THREADS", raising=False)
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    assert threads.default_blas_threads() == 1
+    assert threads.default_blas_threads(64) == 1
+    assert threads.default_blas_threads(threads.LARGE_BATCH) == 2
+    monkeypatch.setattr(threads, "available_cores", lambda: 64)
+    assert threads.default_blas_threads(1024) == threads.MAX_AUTO_THREADS
+    monkeypatch.setenv("MINNET_BLAS_THREADS", "3")
+    assert threads.default_blas_threads(64) == 3 and threads.default_blas_threads(1024) == 3
+    for bad in ("0", "two"):
+        monkeypatch.setenv("MINNET_BLAS_THREADS", bad)
+        with pytest.raises(ValueError, match="MINNET_BLAS_THREADS"):
+            threads.default_blas_threads(64)
+
+
+def test_prefetching_batches_gives_the_same_training_as_plain_batches(mnist_slice):
+    # Two BLAS threads on a 2-core machine turn the helper thread off; one thread turns it on.
+    x, y = mnist_slice[0][:640], mnist_slice[1][:640]
+    runs = []
+    for prefetch in (True, False):
+        from minnet import train as T
+        model = lenet_300_100(seed=0)
+        T._run_epochs(model, SGD(0.01, momentum=0.9), x, y, 2, 64, 0, None, None, (), False,
+                      {k: [] for k in ("epoch", "loss", "train_acc", "test_loss", "test_acc", "lr",
+                                       "seconds")}, 0, None, softmax_cross_entropy, prefetch)
+        runs.append(np.concatenate([p.ravel() for l in model.layers for p in l.params.values()]))
+    np.testing.assert_array_equal(runs[0], runs[1])

@@ -11,7 +11,9 @@ Cases, all measured in one run, interleaved, with medians over ``--repeats``:
     model after ``to_sparse`` (scipy and minnet back-ends).
   * one retraining epoch of the pruned LeNet-300-100 with ``minnet.train.fit`` (MNIST, batch 64),
     masked dense vs sparse.
-  * a thread-contention probe: minnet's 2-thread kernel right after a dense BLAS call vs after a pause.
+  * single calls of minnet's 2-thread kernel: hot, right after a dense BLAS call, after a pause.
+Each sample is the mean time per call over a burst of back-to-back calls (``--burst`` seconds), as a
+stream of inference requests would run; the single-call probe shows what an isolated call costs.
 ``--json PATH`` writes {"machine": ..., "records": [{"case", "rows", "cols", "density", "batch",
 "backend", "median_s", "repeats"}, ...]}.
 """
@@ -88,11 +90,17 @@ def pruned_models():
 
 
 def contention_probe(repeats, pause_s):
-    """minnet's parallel CSR kernel (AlexNet fc6, batch 1) right after a dense BLAS call vs after
-    ``pause_s`` of quiet: measures how much the two thread pools disturb each other."""
+    """minnet's parallel CSR kernel (AlexNet fc6, batch 1) in three situations, one call each:
+    right after another minnet call (thread pool awake), right after a dense BLAS call (the two
+    thread pools disturb each other), and after ``pause_s`` of quiet (the pool's threads have gone
+    to sleep and must be woken). Returns the three medians (hot, after BLAS, after the pause)."""
     cases, _ = layer_product_cases(4096, 9216, 0.09, 1)
-    after_blas, after_pause = [], []
+    hot, after_blas, after_pause = [], [], []
     for _ in range(repeats):
+        cases["minnet"]()
+        start = time.perf_counter()
+        cases["minnet"]()
+        hot.append(time.perf_counter() - start)
         cases["dense"]()
         start = time.perf_counter()
         cases["minnet"]()
@@ -102,7 +110,7 @@ def contention_probe(repeats, pause_s):
         cases["minnet"]()
         after_pause.append(time.perf_counter() - start)
         time.sleep(pause_s)
-    return median(after_blas), median(after_pause)
+    return median(hot), median(after_blas), median(after_pause)
 
 
 def retrain_epoch_times(repeats):
@@ -128,6 +136,8 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=15, help="timed samples per case (default 15)")
     p.add_argument("--pause", type=float, default=0.02,
                    help="seconds of quiet before each sample (lets thread pools stop spinning)")
+    p.add_argument("--burst", type=float, default=0.05,
+                   help="seconds of back-to-back calls per sample (default 0.05)")
     p.add_argument("--json", metavar="PATH", help="also write the numbers as JSON records")
     p.add_argument("--no-epoch", action="store_true", help="skip the retraining-epoch case (~15 s)")
     args = p.parse_args(argv)
@@ -152,7 +162,7 @@ def main(argv=None):
         for batch in (1, 64):
             cases, nnz = layer_product_cases(n_rows, n_cols, density, batch)
             record(case, n_rows, n_cols, density, batch,
-                   interleaved_times(cases, args.repeats, args.pause))
+                   interleaved_times(cases, args.repeats, args.pause, args.burst))
 
     for case, (model, shape) in pruned_models().items():
         kept = model.count_params(nonzero=True) / model.count_params()
@@ -161,7 +171,7 @@ def main(argv=None):
             x = np.random.default_rng(0).random((batch, *shape), dtype=np.float32)
             cases = {name: (lambda m=m: m.forward(x)) for name, m in backends.items()}
             record(case, None, None, round(kept, 4), batch,
-                   interleaved_times(cases, args.repeats, args.pause))
+                   interleaved_times(cases, args.repeats, args.pause, args.burst))
 
     if not args.no_epoch:
         record("lenet300_retrain_epoch", None, None, None, 64, retrain_epoch_times(3))
@@ -171,18 +181,23 @@ def main(argv=None):
                ("minnet", "minnet CSR", _time_fmt), ("dense/minnet", "dense/minnet", ".2f"),
                ("scipy/minnet", "scipy/minnet", ".2f")]
     info = machine_info()
-    print(f"minnet.bench sparse: medians of {args.repeats} interleaved repeats "
+    print(f"minnet.bench sparse: medians of {args.repeats} interleaved repeats, each the mean of a "
+          f"{args.burst * 1e3:.0f} ms burst of calls "
           f"({info['cpu']}, {info['cores']} cores, numpy {info['numpy']}, scipy {info['scipy']}, "
           f"numba {info['numba']} [{info['numba_threading_layer']}], {info['blas']})")
     print(format_table(rows, columns))
 
-    blas_first, quiet = contention_probe(args.repeats, args.pause)
-    print(f"\nthread contention (alexnet_fc6, batch 1, minnet CSR): right after a BLAS call "
-          f"{_time_fmt(blas_first)}, after {args.pause * 1e3:.0f} ms of quiet {_time_fmt(quiet)} "
-          f"({blas_first / quiet:.2f}x); the timings above pause before every sample.")
-    records.append({"case": "alexnet_fc6_contention", "rows": 4096, "cols": 9216, "density": 0.09,
-                    "batch": 1, "backend": "minnet_after_blas", "median_s": blas_first,
-                    "repeats": args.repeats})
+    hot, blas_first, quiet = contention_probe(args.repeats, args.pause)
+    print(f"\nsingle calls (alexnet_fc6, batch 1, minnet CSR, 2 threads): right after another call "
+          f"{_time_fmt(hot)}; right after a dense BLAS call {_time_fmt(blas_first)}; after "
+          f"{args.pause * 1e3:.0f} ms of quiet {_time_fmt(quiet)} (the threads must be woken first).\n"
+          f"The table times bursts of back-to-back calls (>= {args.burst * 1e3:.0f} ms a sample), "
+          f"as a stream of inference requests runs; an isolated call after idling pays the wake-up.")
+    for backend, t in (("minnet_hot", hot), ("minnet_after_blas", blas_first),
+                       ("minnet_after_pause", quiet)):
+        records.append({"case": "alexnet_fc6_single_call", "rows": 4096, "cols": 9216,
+                        "density": 0.09, "batch": 1, "backend": backend, "median_s": t,
+                        "repeats": args.repeats})
 
     print("\ntargets (issue #5):")
     by = {(r["case"], r["batch"]): r for r in rows}

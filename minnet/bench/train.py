@@ -1,9 +1,10 @@
 """``python -m minnet.bench train``: seconds per training epoch, minnet vs its baselines.
 
 For LeNet-300-100 at batch 64 and 256 it times, interleaved in the same run:
-  * minnet: one full epoch of ``minnet.train.fit`` (60,000 MNIST images, no evaluation);
+  * minnet: one full epoch of ``minnet.train.fit`` (60,000 MNIST images, no evaluation), with the
+    BLAS threads fit chooses for that batch size (:mod:`minnet.threads`: 1 at 64, 2 at 256 here);
   * the BLAS floor: the same matrix products alone (forward x W^T; backward dz^T x and dz W),
-    i.e. what any NumPy implementation must at least spend;
+    i.e. what any NumPy implementation must at least spend, on the same BLAS threads;
   * PyTorch (only when ``import torch`` works; never a dependency): the same model, loss and SGD
     with momentum and weight decay, on 2 threads.
 It prints medians over ``--repeats`` and the ratios minnet / PyTorch and minnet / BLAS floor.
@@ -21,29 +22,31 @@ from minnet.bench import format_table, machine_info
 from minnet.data import load_mnist
 from minnet.models import lenet_300_100
 from minnet.optim import SGD
-from minnet.threads import blas_threads
+from minnet.threads import blas_threads, default_blas_threads
 from minnet.train import fit
 
 LAYER_SIZES = [(784, 300), (300, 100), (100, 10)]
 
 
-def time_minnet_epoch(x, y, batch_size, seed=0):
-    """Seconds for one epoch of fit() on LeNet-300-100 (a warm-up slice first compiles kernels)."""
+def time_minnet_epoch(x, y, batch_size, seed=0, threads=None):
+    """Seconds of one epoch of fit() on LeNet-300-100, as fit measures it (the epoch loop: shuffle,
+    batches, forward, backward, SGD; not fit's one-off set-up). A warm-up slice compiles kernels."""
     model = lenet_300_100(seed=seed)
     opt = SGD(lr=0.01, momentum=0.9, weight_decay=5e-4)
-    fit(model, opt, x[:1024], y[:1024], epochs=1, batch_size=batch_size, progress=False)
-    start = time.perf_counter()
-    fit(model, opt, x, y, epochs=1, batch_size=batch_size, progress=False, seed=seed)
-    return time.perf_counter() - start
+    fit(model, opt, x[:1024], y[:1024], epochs=1, batch_size=batch_size, progress=False,
+        threads=threads)
+    history = fit(model, opt, x, y, epochs=1, batch_size=batch_size, progress=False, seed=seed,
+                  threads=threads)
+    return history["seconds"][0]
 
 
-def time_blas_floor(n, batch_size, seed=0):
+def time_blas_floor(n, batch_size, seed=0, threads=None):
     """Seconds for the epoch's matrix products alone: per batch 3 forward, 3 dW and 2 dx GEMMs."""
     rng = np.random.default_rng(seed)
     weights = [rng.standard_normal((o, i), dtype=np.float32) for i, o in LAYER_SIZES]
     full = [rng.standard_normal((batch_size, i), dtype=np.float32) for i, _ in LAYER_SIZES]
     douts = [rng.standard_normal((batch_size, o), dtype=np.float32) for _, o in LAYER_SIZES]
-    with blas_threads():        # the same BLAS thread count fit() trains with
+    with blas_threads(threads or default_blas_threads(batch_size)):   # as fit() trains
         start = time.perf_counter()
         for b0 in range(0, n, batch_size):
             m = min(batch_size, n - b0)
@@ -98,14 +101,14 @@ def bench_lenet300(repeats=3, pause=0.5):
                     samples[name].append(t)
         med = {k: statistics.median(v) if v else None for k, v in samples.items()}
         rows.append({"case": f"lenet300_train_epoch_b{batch_size}", "batch": batch_size,
-                     "repeats": repeats, "minnet_s": med["minnet"], "blas_floor_s": med["blas_floor"],
+                     "repeats": repeats, "blas_threads": default_blas_threads(batch_size), "minnet_s": med["minnet"], "blas_floor_s": med["blas_floor"],
                      "torch_s": med["torch"],
                      "minnet_over_torch": med["minnet"] / med["torch"] if med["torch"] else None,
                      "minnet_over_floor": med["minnet"] / med["blas_floor"]})
     return rows
 
 
-TABLE_COLUMNS = [("case", "case", str), ("minnet_s", "minnet s", ".3f"), ("torch_s", "PyTorch s", ".3f"),
+TABLE_COLUMNS = [("case", "case", str), ("blas_threads", "threads", "d"), ("minnet_s", "minnet s", ".3f"), ("torch_s", "PyTorch s", ".3f"),
                  ("blas_floor_s", "BLAS floor s", ".3f"), ("minnet_over_torch", "minnet/PyTorch", ".2f"),
                  ("minnet_over_floor", "minnet/floor", ".2f")]
 

@@ -23,7 +23,9 @@ scattering into dx.
 
 Each parallel kernel has a ``_serial`` twin with the same numbers: starting Numba's thread pool
 costs tens of microseconds, more than a whole 300x100 layer takes at batch 1. The row loops are
-shared ``@njit(inline="always")`` helpers, so both twins run the same code.
+shared helpers, so both twins run the same code: the parallel forward kernels ``prange`` over
+``ROW_CHUNKS`` chunks of rows, each chunk a call of the serial row loop (measured 1.5-2x faster than
+``prange`` over single rows, whose outlined loop body compiled worse).
 Plain NumPy references for all of them are in :mod:`minnet.kernels.reference`.
 """
 
@@ -67,6 +69,17 @@ def _bias_act(acc, b, relu):
     return acc
 
 
+# Rows per parallel call are split in this many chunks: enough to even out rows of different
+# lengths over up to ~8 threads; a compile-time constant (so the kernels can be cached on disk).
+ROW_CHUNKS = 64
+
+
+@njit(cache=True)
+def _matvec_rows(indptr, indices, data, bias, relu, x, out, lo, hi):
+    for i in range(lo, hi):
+        out[i] = _bias_act(_row_dot(indptr, indices, data, x, i), bias[i], relu)
+
+
 @njit(cache=True, parallel=True)
 def csr_matvec(indptr, indices, data, bias, relu, x, out):
     """y = act(W x + b) for one input vector, W in CSR, parallel over rows (paper sec. 4: sparse FC).
@@ -74,58 +87,65 @@ def csr_matvec(indptr, indices, data, bias, relu, x, out):
     Shapes: indptr (rows + 1,), indices/data (nnz,), bias (rows,), x (cols,), out (rows,).
         out[i] = act(sum_{k in row i} data[k] * x[indices[k]] + bias[i])
     act is max(., 0) when ``relu`` is True, else the identity. An all-zero row (a neuron whose
-    inputs were all pruned) gives act(bias[i]). Returns out.
+    inputs were all pruned) gives act(bias[i]). Rows are split in chunks over threads; each
+    out[i] is summed by one thread in a fixed order. Returns out.
     """
-    for i in prange(indptr.shape[0] - 1):
-        out[i] = _bias_act(_row_dot(indptr, indices, data, x, i), bias[i], relu)
+    n_rows = indptr.shape[0] - 1
+    n_chunks = ROW_CHUNKS
+    size = (n_rows + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        _matvec_rows(indptr, indices, data, bias, relu, x, out, c * size, min(n_rows, (c + 1) * size))
     return out
 
 
 @njit(cache=True)
 def csr_matvec_serial(indptr, indices, data, bias, relu, x, out):
     """:func:`csr_matvec` on one thread (for small layers, where starting threads costs more)."""
-    for i in range(indptr.shape[0] - 1):
-        out[i] = _bias_act(_row_dot(indptr, indices, data, x, i), bias[i], relu)
+    _matvec_rows(indptr, indices, data, bias, relu, x, out, 0, indptr.shape[0] - 1)
     return out
 
 
-@njit(inline="always")
-def _matmul_row(indptr, indices, data, bias, relu, xt, out_t, i):
+@njit(cache=True)
+def _matmul_rows(indptr, indices, data, bias, relu, xt, out_t, lo, hi):
     n = xt.shape[1]
     zero = data.dtype.type(0)
-    acc = out_t[i]                     # row i of Y^T: N contiguous accumulators
-    b = bias[i]
-    for m in range(n):
-        acc[m] = b
-    for k in range(indptr[i], indptr[i + 1]):
-        w = data[k]
-        src = xt[indices[k]]           # row j of X^T: the batch's values of input j, contiguous
+    for i in range(lo, hi):
+        acc = out_t[i]                     # row i of Y^T: N contiguous accumulators
+        b = bias[i]
         for m in range(n):
-            acc[m] += w * src[m]
-    if relu:
-        for m in range(n):
-            if acc[m] < zero:
-                acc[m] = zero
+            acc[m] = b
+        for k in range(indptr[i], indptr[i + 1]):
+            w = data[k]
+            src = xt[indices[k]]           # row j of X^T: the batch's values of input j, contiguous
+            for m in range(n):
+                acc[m] += w * src[m]
+        if relu:
+            for m in range(n):
+                if acc[m] < zero:
+                    acc[m] = zero
 
 
 @njit(cache=True, parallel=True)
 def csr_matmul_t(indptr, indices, data, bias, relu, xt, out_t):
-    """Y^T = act(W X^T + b) for a batch, W in CSR, parallel over rows of W.
+    """Y^T = act(W X^T + b) for a batch, W in CSR, parallel over rows of W (in chunks).
 
     Shapes: xt = X^T (cols, N) C-contiguous, bias (rows,), out_t = Y^T (rows, N).
         out_t[i, n] = act(bias[i] + sum_{k in row i} data[k] * xt[indices[k], n])
     Work and memory traffic scale with nnz * N, not rows * cols. Returns out_t.
     """
-    for i in prange(indptr.shape[0] - 1):
-        _matmul_row(indptr, indices, data, bias, relu, xt, out_t, i)
+    n_rows = indptr.shape[0] - 1
+    n_chunks = ROW_CHUNKS
+    size = (n_rows + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        _matmul_rows(indptr, indices, data, bias, relu, xt, out_t, c * size,
+                     min(n_rows, (c + 1) * size))
     return out_t
 
 
 @njit(cache=True)
 def csr_matmul_t_serial(indptr, indices, data, bias, relu, xt, out_t):
     """:func:`csr_matmul_t` on one thread."""
-    for i in range(indptr.shape[0] - 1):
-        _matmul_row(indptr, indices, data, bias, relu, xt, out_t, i)
+    _matmul_rows(indptr, indices, data, bias, relu, xt, out_t, 0, indptr.shape[0] - 1)
     return out_t
 
 
