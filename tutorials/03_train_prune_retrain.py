@@ -4,8 +4,10 @@ Han et al. (2015, sec. 2, Fig. 2):
   1. Train a dense network normally. It learns which connections matter.
   2. Prune every connection whose weight is small. Each weight matrix gets a boolean mask; the
      pruned weights become exactly 0 and stay 0.
-  3. Retrain the surviving connections, starting from their trained values, at a tenth of the
-     original learning rate (sec. 3.3). Without this step accuracy drops sharply.
+  3. Retrain the surviving connections, starting from their trained values, at a lower learning
+     rate (the paper: a tenth of the original, sec. 3.3; for LeNet-300-100 minnet measured 0.005,
+     half the original, as better: at 0.001 the sparse net under-fits). Without this step
+     accuracy drops sharply.
 
 We prune LeNet-300-100 to the paper's per-layer densities (Table 2: fc1 keeps 8%, fc2 9%, fc3 26%)
 in one shot, and measure the test error (a) dense, (b) right after pruning, (c) after retraining.
@@ -18,7 +20,7 @@ retraining).
 
 Run:  python tutorials/03_train_prune_retrain.py [--quick] [--out DIR]
 --quick: 20,000 images, 5 epochs dense + 2 retraining (well under a minute). Full: 60,000 images,
-20 epochs + 10 retraining epochs, the paper's setting (about 30 epochs x 2-4 s, an estimate).
+30 dense epochs with dropout 0.3 (tutorial 02's recipe) + 10 retraining epochs.
 Exercises: ex03_pruning_mask.py (the std rule) and ex04_masked_sgd.py (the masked update).
 """
 
@@ -40,7 +42,7 @@ def main():
     if args.quick:
         n_train, n_test, epochs, retrain_epochs = 20000, 2000, 5, 2
     else:
-        n_train, n_test, epochs, retrain_epochs = 60000, 10000, 20, 10
+        n_train, n_test, epochs, retrain_epochs = 60000, 10000, 30, 10
     (x, y), (x_test, y_test) = mnist_slice(n_train, n_test, flatten=True)
 
     def error(model):
@@ -48,7 +50,7 @@ def main():
 
     # -- Step 1: train the dense network ----------------------------------------------------------
     print(f"== Step 1: train dense LeNet-300-100 ({epochs} epochs on {n_train} images) ==")
-    model = minnet.lenet_300_100(seed=args.seed)
+    model = minnet.lenet_300_100(seed=args.seed, dropout=0.3)
     lr = 0.01
     minnet.fit(model, make_optimizer(lr, "inv", 0.9, "l2", 5e-4), x, y, epochs=epochs,
                seed=args.seed, progress=False)
@@ -69,11 +71,13 @@ def main():
 
     # -- Step 3: retrain the survivors --------------------------------------------------------------------
     # retrain() = fit() on the same model: the masks stay in place, backward zeroes the pruned
-    # gradients and SGD pins pruned weights and their momentum at 0. Learning rate: lr / 10 (sec. 3.3).
-    print(f"\n== Step 3: retrain the survivors ({retrain_epochs} epochs at lr {lr / 10:g}) ==")
+    # gradients and SGD pins pruned weights and their momentum at 0. Learning rate 0.005 with a
+    # lighter L2 (1e-4): the settings of `python -m minnet prune --model lenet300` (README).
+    retrain_lr = 0.005
+    print(f"\n== Step 3: retrain the survivors ({retrain_epochs} epochs at lr {retrain_lr:g}) ==")
     t = time.perf_counter()
-    retrain(model, make_optimizer(lr / 10, "inv", 0.9, "l2", 5e-4), x, y, epochs=retrain_epochs,
-            seed=args.seed + 1, progress=False)
+    retrain(model, make_optimizer(retrain_lr, "constant", 0.9, "l2", 1e-4), x, y,
+            epochs=retrain_epochs, seed=args.seed + 1, progress=False)
     retrain_s = (time.perf_counter() - t) / retrain_epochs
     err_retrained = error(model)
     print(f"test error after retraining {100 * err_retrained:.2f}%")
@@ -110,7 +114,9 @@ def main():
           f"top or bottom 3 rows by {edge:.1f}. Pruning found the border useless on its own.")
     print(f"* A retraining epoch took {retrain_s:.1f} s; the pruned weights stayed exactly 0 ({leaked} leaked).")
     if not args.quick:
-        print("  (the paper: 1.64% -> 1.59% error at 12x; our run is above)")
+        print(f"* The paper: 1.64% -> 1.59% at 12x, pruning *iteratively*; this one-shot run ends "
+              f"{'below' if err_retrained <= 0.0159 else 'above'} it. Tutorial 04 compares one-shot with "
+              "iterative, and `python -m minnet prune --model lenet300` (6 rounds) reaches 1.49%.")
     print(f"figures in {args.out}; took {time.perf_counter() - start:.1f} s")
 
 
