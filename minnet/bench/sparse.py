@@ -133,9 +133,12 @@ def _time_fmt(seconds):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m minnet.bench sparse", description=__doc__.split("\n")[0])
-    p.add_argument("--repeats", type=int, default=15, help="timed samples per case (default 15)")
-    p.add_argument("--pause", type=float, default=0.02,
-                   help="seconds of quiet before each sample (lets thread pools stop spinning)")
+    p.add_argument("--repeats", type=int, default=11, help="timed samples per case (default 11)")
+    # OpenBLAS's threads spin for ~0.1-0.2 s after a call (measured here: a 2-thread CSR burst took
+    # 4.6 ms a call right after a dense call, 2.5 ms 20 ms later, 1.25 ms after 0.2 s of quiet).
+    p.add_argument("--pause", type=float, default=0.25,
+                   help="seconds of quiet before each sample, so the previous back-end's threads "
+                        "have stopped spinning (default 0.25)")
     p.add_argument("--burst", type=float, default=0.05,
                    help="seconds of back-to-back calls per sample (default 0.05)")
     p.add_argument("--json", metavar="PATH", help="also write the numbers as JSON records")
