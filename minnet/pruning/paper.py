@@ -64,9 +64,9 @@ PAPER_DEFAULTS = {
     # with conv frozen, then conv with FC frozen (sec. 3.3), 3 rounds x 4 epochs each, every
     # retraining again a cosine from 0.01. Measured at 12.4x, dense -> pruned, seeds 0-4: 0.82 ->
     # 0.81, 0.92 -> 0.94, 0.72 -> 0.77, 0.80 -> 0.87, 0.89 -> 0.91% (median 0.82 -> 0.87%; runs of
-    # 16-25 min on a shared 2-core machine). From
-    # seed 0's dense model, constant lr 0.005 (0.83%), all layers at once (0.85%) and keeping more
-    # conv weights (13.1x: 0.86%) did no better.
+    # 16-25 min on a shared 2-core machine). From an earlier seed-0 dense model ("inv", 0.81%),
+    # constant lr 0.005 (0.83%) and all layers at once (0.85%) did no better; nor, from the
+    # current one, keeping more conv weights (13.1x: 0.86%).
     "lenet5": {
         "epochs": 30,
         "lr_policy": "cosine",
