@@ -50,6 +50,20 @@ def window_offsets(oh, ow, sh, sw, wp):
 
 
 @njit(cache=True)
+def conv_geometry(h, w, kh, kw, sh, sw, ph, pw):
+    """Where a kh x kw window with stride (sh, sw) lands on an H x W plane padded by (ph, pw).
+
+    Returns (OH, OW, Hp, Wp, offsets): OH = (H + 2*ph - kh) // sh + 1 (OW likewise), the padded
+    size Hp = H + 2*ph, Wp = W + 2*pw, and ``window_offsets(OH, OW, sh, sw, Wp)``. im2col and its
+    two adjoints share it, so they cannot disagree about the geometry.
+    """
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
+    hp, wp = h + 2 * ph, w + 2 * pw
+    return oh, ow, hp, wp, window_offsets(oh, ow, sh, sw, wp)
+
+
+@njit(cache=True)
 def im2col(x, kh, kw, sh, sw, ph, pw, col):
     """Unfold receptive fields into columns.
 
@@ -65,14 +79,11 @@ def im2col(x, kh, kw, sh, sw, ph, pw, col):
     stream through col in order.
     """
     n_img, n_ch, h, w = x.shape
-    oh = (h + 2 * ph - kh) // sh + 1
-    ow = (w + 2 * pw - kw) // sw + 1
+    oh, ow, hp, wp, offsets = conv_geometry(h, w, kh, kw, sh, sw, ph, pw)
     plane = oh * ow
     if col.shape[0] != n_ch * kh * kw or col.shape[1] != n_img * plane:
         raise ValueError("im2col: col must have shape (C*kh*kw, N*OH*OW)")   # Numba does not
     xp = pad_images(x, ph, pw)                                               # check indices
-    hp, wp = h + 2 * ph, w + 2 * pw
-    offsets = window_offsets(oh, ow, sh, sw, wp)
     x_flat = xp.reshape(n_img, n_ch, hp * wp)
     for r in range(n_ch * kh * kw):
         c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
@@ -96,14 +107,11 @@ def col2im(dcol, kh, kw, sh, sw, ph, pw, dx):
     Returns dx. (Conv2D uses ``col2im_t``, which takes dcol transposed.)
     """
     n_img, n_ch, h, w = dx.shape
-    oh = (h + 2 * ph - kh) // sh + 1
-    ow = (w + 2 * pw - kw) // sw + 1
+    oh, ow, hp, wp, offsets = conv_geometry(h, w, kh, kw, sh, sw, ph, pw)
     plane = oh * ow
     if dcol.shape[0] != n_ch * kh * kw or dcol.shape[1] != n_img * plane:
         raise ValueError("col2im: dcol must have shape (C*kh*kw, N*OH*OW)")
-    hp, wp = h + 2 * ph, w + 2 * pw
     dxp = np.zeros((n_img, n_ch, hp, wp), dtype=dx.dtype)
-    offsets = window_offsets(oh, ow, sh, sw, wp)
     dx_flat = dxp.reshape(n_img, n_ch, hp * wp)
     for r in range(n_ch * kh * kw):
         c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
@@ -128,15 +136,12 @@ def col2im_t(dcol_t, kh, kw, sh, sw, ph, pw, dx):
     row, each window's C*kh*kw gradients are added into one image, a few KB that stay in cache.
     """
     n_img, n_ch, h, w = dx.shape
-    oh = (h + 2 * ph - kh) // sh + 1
-    ow = (w + 2 * pw - kw) // sw + 1
+    oh, ow, hp, wp, offsets = conv_geometry(h, w, kh, kw, sh, sw, ph, pw)
     plane = oh * ow
     if dcol_t.shape[0] != n_img * plane or dcol_t.shape[1] != n_ch * kh * kw:
         raise ValueError("col2im_t: dcol_t must have shape (N*OH*OW, C*kh*kw)")
-    hp, wp = h + 2 * ph, w + 2 * pw
     padded = ph > 0 or pw > 0
     dxp = np.zeros((n_img, n_ch, hp, wp), dtype=dx.dtype) if padded else dx
-    offsets = window_offsets(oh, ow, sh, sw, wp)
     taps = np.empty(kh * kw, dtype=np.int64)           # tap (i, j) sits i*Wp + j past the corner
     for i in range(kh):
         for j in range(kw):
