@@ -102,12 +102,7 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y
         raise ShapeError("fit: the training set is empty")
     if batch_size < 1 or epochs < 0:
         raise ValueError(f"fit: batch_size must be >= 1 and epochs >= 0, got {batch_size}, {epochs}")
-    for start in range(0, len(x), 8192):       # once here, so no batch needs to scan again
-        if not np.isfinite(x[start:start + 8192]).all():
-            bad = np.argwhere(~np.isfinite(x[start:start + 8192]))[0]
-            bad[0] += start
-            raise ValueError(f"fit: the training inputs contain NaN or inf (first at index "
-                             f"{tuple(int(i) for i in bad)}); clean the data before training")
+    _check_finite_inputs(x)                 # once here, so no batch needs to scan again
     if progress is None:
         progress = sys.stderr.isatty()
     history = history if history is not None else {k: [] for k in
@@ -125,11 +120,27 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y
     return history
 
 
+def _check_finite_inputs(x, chunk=8192):
+    """Raise ValueError naming the first NaN/inf in x (scanned in chunks: no x-sized temporary)."""
+    for start in range(0, len(x), chunk):
+        bad = ~np.isfinite(x[start:start + chunk])
+        if bad.any():
+            first = np.argwhere(bad)[0]
+            first[0] += start
+            raise ValueError(f"fit: the training inputs contain NaN or inf (first at index "
+                             f"{tuple(int(i) for i in first)}); clean the data before training")
+
+
+def _batch(x, y, order, b, batch_size):
+    """Mini-batch b of the epoch: (idx, x[idx], y[idx]) with idx = order[b*B : (b+1)*B]."""
+    idx = order[b * batch_size:(b + 1) * batch_size]
+    return idx, x[idx], y[idx]
+
+
 def _batches(x, y, order, batch_size, n_batches):
-    """Yield (idx, x[idx], y[idx]) for the epoch's mini-batches."""
+    """Yield the epoch's mini-batches in order."""
     for b in range(n_batches):
-        idx = order[b * batch_size:(b + 1) * batch_size]
-        yield idx, x[idx], y[idx]
+        yield _batch(x, y, order, b, batch_size)
 
 
 def _prefetched_batches(x, y, order, batch_size, n_batches):
@@ -140,15 +151,12 @@ def _prefetched_batches(x, y, order, batch_size, n_batches):
     a LeNet-300-100 epoch); NumPy releases the GIL while it copies, so the other core can do it.
     The batches are the same arrays as without the thread, so results do not change.
     """
-    def gather(b):
-        idx = order[b * batch_size:(b + 1) * batch_size]
-        return idx, x[idx], y[idx]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(gather, 0)
+        pending = pool.submit(_batch, x, y, order, 0, batch_size)
         for b in range(n_batches):
             batch = pending.result()
             if b + 1 < n_batches:
-                pending = pool.submit(gather, b + 1)
+                pending = pool.submit(_batch, x, y, order, b + 1, batch_size)
             yield batch
 
 
@@ -168,8 +176,7 @@ def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_test, y_test
         bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
                    leave=False, file=sys.stderr)
         batches = (_prefetched_batches if prefetch else _batches)(x, y, order, batch_size, n_batches)
-        for b in range(n_batches):
-            idx, xb, yb = next(batches)
+        for b, (idx, xb, yb) in enumerate(batches):
             logits = model.forward(xb, training=True, check_finite=False)
             loss, dlogits = loss_fn(logits, yb)
             model.backward(dlogits)

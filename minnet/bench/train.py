@@ -101,14 +101,15 @@ def bench_lenet300(repeats=3, pause=0.5):
                     samples[name].append(t)
         med = {k: statistics.median(v) if v else None for k, v in samples.items()}
         rows.append({"case": f"lenet300_train_epoch_b{batch_size}", "batch": batch_size,
-                     "repeats": repeats, "blas_threads": default_blas_threads(batch_size), "minnet_s": med["minnet"], "blas_floor_s": med["blas_floor"],
-                     "torch_s": med["torch"],
+                     "repeats": repeats, "blas_threads": default_blas_threads(batch_size),
+                     "minnet_s": med["minnet"], "blas_floor_s": med["blas_floor"], "torch_s": med["torch"],
                      "minnet_over_torch": med["minnet"] / med["torch"] if med["torch"] else None,
                      "minnet_over_floor": med["minnet"] / med["blas_floor"]})
     return rows
 
 
-TABLE_COLUMNS = [("case", "case", str), ("blas_threads", "threads", "d"), ("minnet_s", "minnet s", ".3f"), ("torch_s", "PyTorch s", ".3f"),
+TABLE_COLUMNS = [("case", "case", str), ("blas_threads", "threads", "d"),
+                 ("minnet_s", "minnet s", ".3f"), ("torch_s", "PyTorch s", ".3f"),
                  ("blas_floor_s", "BLAS floor s", ".3f"), ("minnet_over_torch", "minnet/PyTorch", ".2f"),
                  ("minnet_over_floor", "minnet/floor", ".2f")]
 

@@ -22,7 +22,6 @@ def softmax_xent(logits, y, dlogits):
     """
     n, c = logits.shape
     inv_n = logits.dtype.type(1.0 / n)
-    one = logits.dtype.type(1.0)
     total = 0.0
     for i in range(n):
         label = y[i]
@@ -41,5 +40,5 @@ def softmax_xent(logits, y, dlogits):
         total += np.log(np.float64(s)) - np.float64(row[label] - m)
         for j in range(c):
             dlogits[i, j] = dlogits[i, j] / s * inv_n
-        dlogits[i, label] -= one * inv_n
+        dlogits[i, label] -= inv_n
     return total / n, -1

@@ -43,12 +43,14 @@ def make_optimizer(lr, policy, momentum, regularization, strength, total_iterati
     policy "inv" is Caffe's LeNet schedule lr * (1 + 1e-4 t)^-0.75; "constant" keeps lr;
     "cosine" anneals lr to 0 over ``total_iterations`` (:class:`minnet.optim.CosineLR`).
     """
-    if policy == "cosine":
+    if policy == "inv":
+        schedule = InvLR(lr)
+    elif policy == "constant":
+        schedule = ConstantLR(lr)
+    elif policy == "cosine":
         if total_iterations is None:
             raise ValueError("make_optimizer: policy 'cosine' needs total_iterations")
         schedule = CosineLR(lr, total_iterations)
-    elif policy in ("inv", "constant"):
-        schedule = InvLR(lr) if policy == "inv" else ConstantLR(lr)
     else:
         raise ValueError(f"lr policy must be 'inv', 'constant' or 'cosine', got {policy!r}")
     if regularization not in ("l1", "l2"):
