@@ -34,7 +34,7 @@ def build_model(cfg):
         return lambda seed: models.lenet_300_100(seed=seed, dropout=cfg.dropout)
     if not hasattr(models, "lenet5"):
         raise ConfigError("model 'lenet5' is not available in minnet.models yet")
-    return lambda seed: models.lenet5(seed=seed)
+    return lambda seed: models.lenet5(seed=seed, dropout=cfg.dropout)
 
 
 def load_data(cfg):

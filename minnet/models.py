@@ -30,7 +30,7 @@ def lenet_300_100(seed=0, dropout=0.0, dtype=np.float32):
     return Sequential(layers)
 
 
-def lenet5(seed=0, dtype=np.float32):
+def lenet5(seed=0, dropout=0.0, dtype=np.float32):
     """Caffe's LeNet-5 as used in the paper (Table 3): 431,080 parameters.
 
     Input (N, 1, 28, 28) -> logits (N, 10):
@@ -42,18 +42,23 @@ def lenet5(seed=0, dtype=np.float32):
         fc1    500 + ReLU                       400,500 params
         fc2    10                                 5,010 params
     As in Caffe's lenet_train_test.prototxt there is no ReLU after the convolutions.
+    ``dropout`` > 0 inserts Dropout between fc1 and fc2 (Caffe's LeNet has none; it is here for the
+    sec. 3.2 dropout adjustment, which rescales it after every prune of fc1).
     """
-    seeds = np.random.SeedSequence(seed).spawn(4)
-    rng = [np.random.default_rng(s) for s in seeds]
-    return Sequential([
+    seeds = np.random.SeedSequence(seed).spawn(5)
+    rng = [np.random.default_rng(s) for s in seeds[:4]]
+    layers = [
         Conv2D(1, 20, 5, rng=rng[0], dtype=dtype, name="conv1"),
         MaxPool2D(2, stride=2, name="pool1"),
         Conv2D(20, 50, 5, rng=rng[1], dtype=dtype, name="conv2"),
         MaxPool2D(2, stride=2, name="pool2"),
         Flatten(name="flatten"),
         Dense(800, 500, activation="relu", rng=rng[2], dtype=dtype, name="fc1"),
-        Dense(500, 10, rng=rng[3], dtype=dtype, name="fc2"),
-    ])
+    ]
+    if dropout:
+        layers.append(Dropout(dropout, seed=seeds[4], name="drop1"))
+    layers.append(Dense(500, 10, rng=rng[3], dtype=dtype, name="fc2"))
+    return Sequential(layers)
 
 
 def alexnet(seed=0, num_classes=1000, dropout=0.5, dtype=np.float32):

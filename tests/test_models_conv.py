@@ -22,6 +22,17 @@ def test_lenet5_matches_the_paper():
     assert [getattr(l, "activation", None) for l in model.layers] == [None] * 5 + ["relu", None]
 
 
+def test_lenet5_dropout_option_adds_one_layer_and_keeps_the_weights():
+    plain, with_dropout = lenet5(seed=4), lenet5(seed=4, dropout=0.5)
+    assert [l.name for l in with_dropout.layers] == ["conv1", "pool1", "conv2", "pool2", "flatten",
+                                                     "fc1", "drop1", "fc2"]
+    assert with_dropout.layer("drop1").rate == 0.5
+    for a, b in zip(plain.prunable_layers(), with_dropout.prunable_layers()):
+        np.testing.assert_array_equal(a.params["W"], b.params["W"])      # same seed, same init
+    x = np.random.default_rng(0).random((2, 1, 28, 28), dtype=np.float32)
+    np.testing.assert_array_equal(plain.forward(x), with_dropout.forward(x, training=False))
+
+
 def test_lenet5_shapes_and_seeding():
     x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
     model = lenet5(seed=1)
