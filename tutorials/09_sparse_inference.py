@@ -12,8 +12,9 @@ starts (indptr); y = W x then costs nnz multiply-adds instead of rows x cols (pa
 4. Store the model: dense .npz, CSR with narrow indices, and the paper's relative indices (5 bits
    for FC layers), and compare file sizes.
 
-Timing is noisy on a shared machine: each number is the median of interleaved repeats (dense, CSR,
-dense, CSR, ...), so a burst of load hits both alike.
+Timing is noisy on a shared machine: each number is the median of interleaved samples (dense, CSR,
+CSR, dense, ...), so a burst of load hits both alike; each sample times a burst of back-to-back
+calls, so a thread pool waking up is not counted against one call.
 
 Run:  python tutorials/09_sparse_inference.py [--quick] [--out DIR]
 --quick: a briefly trained model (6,000 images, 2 epochs, no retraining: speed and size do not
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import minnet
+from minnet.bench import interleaved_times, median
 from minnet.data import load_mnist
 from minnet.pruning import (keep_ratios_to_sparsities, make_optimizer, paper_keep_ratios,
                             prune_model, retrain)
@@ -38,16 +40,12 @@ from minnet.tutorial import tutorial_args
 
 
 def median_times(fns, repeats):
-    """Median seconds per call of each function, calling them interleaved ``repeats`` times."""
-    times = {name: [] for name in fns}
-    for fn in fns.values():
-        fn()                                            # warm-up: Numba compiles on the first call
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
-    return {name: float(np.median(v)) for name, v in times.items()}
+    """Median seconds per call of each function: ``repeats`` interleaved samples (dense, CSR, CSR,
+    dense, ...), each a burst of back-to-back calls lasting ~5 ms. Why bursts: a lone call after a
+    pause also times waking the thread pools (BLAS's or Numba's), which can cost more than a small
+    product itself; a burst measures the steady cost of one call."""
+    return {name: median(v) for name, v in
+            interleaved_times(fns, repeats=repeats, pause_s=0.01, target_s=0.005).items()}
 
 
 def faster(speedup):
@@ -64,7 +62,7 @@ def main():
     start = time.perf_counter()
     n_train, epochs, retrain_epochs = (6000, 2, 0) if args.quick else (60000, 20, 10)
     big = (2048, 4608) if args.quick else (4096, 9216)
-    repeats = 30 if args.quick else 200
+    repeats = 15 if args.quick else 40           # samples; each is a burst of calls
     (x, y), (x_test, y_test) = load_mnist()
     x, y = x[:n_train].reshape(n_train, -1), y[:n_train]
     x_test, y_test = x_test.reshape(len(x_test), -1), y_test
@@ -91,7 +89,7 @@ def main():
     print(f"max |logit difference| dense vs CSR {diff:.1e}; same prediction for {same:.2%} of 10,000 images")
 
     # -- 2. Per layer and whole network: dense vs CSR ---------------------------------------------------------
-    print(f"\n== 2. Time per forward pass (median of {repeats} interleaved repeats) ==")
+    print(f"\n== 2. Time per forward pass (median of {repeats} interleaved samples) ==")
     rows1 = layer_report(model, batch_size=1, repeats=repeats)
     print("batch 1:\n" + format_layer_report(rows1))
     rows64 = layer_report(model, batch_size=64, repeats=repeats)
