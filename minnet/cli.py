@@ -103,6 +103,8 @@ def make_parser():
             p.add_argument("--retrain-regularization", dest="retrain_regularization",
                            choices=("l1", "l2"))
             p.add_argument("--retrain-reg-strength", dest="retrain_reg_strength", type=float)
+            p.add_argument("--finetune-epochs", dest="finetune_epochs", type=int,
+                           help="after the last round, retrain all layers together this many epochs")
             p.add_argument("--no-adjust-dropout", dest="adjust_dropout", action="store_false",
                            default=None)
             p.add_argument("--reinit", action="store_true", default=None,

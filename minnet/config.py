@@ -22,7 +22,8 @@ class RunConfig:
     Phases of a run: dense training (``epochs`` at ``lr``, ``regularization``), then for every entry of
     ``phases`` (layer kinds, e.g. ["fc", "conv"] = prune and retrain FC with conv frozen, then conv
     with FC frozen; "all" = both at once) ``rounds`` rounds of prune -> retrain
-    (``retrain_epochs`` at ``retrain_lr``, default lr / 10, with ``retrain_regularization``).
+    (``retrain_epochs`` at ``retrain_lr``, default lr / 10, with ``retrain_regularization``),
+    then, if ``finetune_epochs`` > 0, one retraining of all layers together at the same settings.
     ``targets`` maps layer names to their final sparsity (method "sparsity"), final quality
     parameter (method "std") or, under the key "all", the one global sparsity (method "global").
     ``schedule`` is "geometric" (sparsity) / "linear" (quality) or an explicit list, one entry per
@@ -53,6 +54,7 @@ class RunConfig:
     retrain_lr_policy: str = "inv"
     retrain_regularization: str = "l2"
     retrain_reg_strength: float = 5e-4
+    finetune_epochs: int = 0              # after the last round: retrain all layers together
     adjust_dropout: bool = True
     reinit: bool = False                  # the sec. 3.3 ablation: re-initialise the survivors
 
@@ -75,13 +77,13 @@ _TYPES = {
     "rounds": (int,), "schedule": (str, list), "phases": (list,), "retrain_epochs": (int,),
     "retrain_lr": (float, int, type(None)), "retrain_lr_policy": (str,),
     "retrain_regularization": (str,), "retrain_reg_strength": (float, int),
-    "adjust_dropout": (bool,), "reinit": (bool,),
+    "finetune_epochs": (int,), "adjust_dropout": (bool,), "reinit": (bool,),
 }
 _CHOICES = {"model": MODELS, "lr_policy": ("inv", "constant", "cosine"),
             "retrain_lr_policy": ("inv", "constant", "cosine"),
             "regularization": ("l1", "l2"), "retrain_regularization": ("l1", "l2"),
             "method": ("std", "sparsity", "global")}
-_NON_NEGATIVE = ("seed", "epochs", "retrain_epochs", "reg_strength", "retrain_reg_strength", "lr")
+_NON_NEGATIVE = ("seed", "epochs", "retrain_epochs", "finetune_epochs", "reg_strength", "retrain_reg_strength", "lr")
 _POSITIVE = ("batch_size", "rounds", "train_limit", "test_limit")
 
 

@@ -100,3 +100,19 @@ def test_reinit_option_runs_and_differs(tmp_path):
                           progress=False, log=lambda m: None)["model"]
     np.testing.assert_array_equal(kept.layer("fc1").masks["W"], reinit.layer("fc1").masks["W"])
     assert not np.array_equal(kept.layer("fc1").params["W"], reinit.layer("fc1").params["W"])
+
+
+def test_finetune_step_retrains_all_layers_at_the_final_masks(tmp_path):
+    steps = plan_steps(config(finetune_epochs=3), builder(0))
+    assert [s["step"] for s in steps] == ["train", "prune", "retrain", "prune", "retrain", "finetune"]
+    assert [s["step"] for s in plan_steps(config(finetune_epochs=3, phases=[]), builder(0))] == ["train"]
+
+    plain = run_pipeline(config(), builder, data(), tmp_path / "plain", progress=False, log=lambda m: None)
+    tuned = run_pipeline(config(finetune_epochs=3), builder, data(), tmp_path / "tuned",
+                         progress=False, log=lambda m: None)
+    assert tuned["history"][-1]["step"] == "finetune" and len(tuned["history"][-1]["loss"]) == 3
+    assert tuned["error_after_finetune"] == tuned["error_after"]
+    for a, b in zip(plain["model"].prunable_layers(), tuned["model"].prunable_layers()):
+        np.testing.assert_array_equal(a.masks["W"], b.masks["W"])        # fine-tuning never prunes
+        assert not np.array_equal(a.params["W"], b.params["W"])          # ... but moves every layer
+        assert np.count_nonzero(b.params["W"][~b.masks["W"]]) == 0

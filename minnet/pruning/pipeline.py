@@ -107,12 +107,20 @@ def round_targets(cfg, model, phase):
 
 
 def plan_steps(cfg, model):
-    """The run as a list of steps: {"step": "train"} then, per phase and round, prune and retrain."""
+    """The run as a list of steps: {"step": "train"} then, per phase and round, prune and retrain,
+    then (if ``cfg.finetune_epochs``) one {"step": "finetune", "phase": "all"}.
+
+    Why a fine-tuning step: with the paper's phases (FC retrained with conv frozen, then conv with
+    FC frozen) the FC layers never see the final conv layers, and each round's retraining is short.
+    A last retraining of all surviving weights together, at the final sparsity, lets them co-adapt.
+    """
     steps = [{"step": "train"}]
     for phase in cfg.phases:
         for r, targets in enumerate(round_targets(cfg, model, phase), start=1):
             steps.append({"step": "prune", "phase": phase, "round": r, "targets": targets})
             steps.append({"step": "retrain", "phase": phase, "round": r})
+    if cfg.finetune_epochs and len(steps) > 1:
+        steps.append({"step": "finetune", "phase": "all"})
     return steps
 
 
@@ -210,7 +218,8 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
             meta["step"], meta["epoch"] = i + 1, 0
             save_checkpoint(run_dir, model, None, meta)
             continue
-        epochs = cfg.epochs if training else cfg.retrain_epochs
+        finetune = step["step"] == "finetune"
+        epochs = cfg.epochs if training else cfg.finetune_epochs if finetune else cfg.retrain_epochs
         iterations = epochs * ((len(x) + cfg.batch_size - 1) // cfg.batch_size)   # for "cosine"
         optimizer = (make_optimizer(cfg.lr, cfg.lr_policy, cfg.momentum, cfg.regularization,
                                     cfg.reg_strength, iterations) if training else
@@ -226,7 +235,8 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
             meta["history"].append(entry)
         # The same lists: fit appends to them, so the checkpointed meta always holds the history.
         history = {k: entry[k] for k in _HISTORY_KEYS}
-        label = "dense training" if training else f"retrain {step['phase']} round {step['round']}"
+        label = ("dense training" if training else "fine-tune all layers" if finetune else
+                 f"retrain {step['phase']} round {step['round']}")
         log(f"[{i + 1}/{len(steps)}] {label}: {epochs} epochs")
         bar = sys.stderr.isatty() if progress is None else progress
         callback = _EpochCheckpoint(run_dir, meta, i, log=None if bar else log)
@@ -242,6 +252,8 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
         if training:
             meta["error_before"] = evaluate(model, x_test, y_test)["error"]
             model.save(run_dir / "dense.npz")
+        elif finetune:
+            meta["error_after_finetune"] = evaluate(model, x_test, y_test)["error"]
         elif meta["rounds"]:
             meta["rounds"][-1]["error_after_retrain"] = evaluate(model, x_test, y_test)["error"]
         meta["step"], meta["epoch"] = i + 1, 0
