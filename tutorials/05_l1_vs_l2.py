@@ -17,7 +17,8 @@ Figure: OUT/fig5_tradeoff.png (accuracy change vs fraction pruned, as in the pap
 
 Run:  python tutorials/05_l1_vs_l2.py [--quick] [--out DIR]
 --quick: 12,000 images, 4 epochs each, retrain 1 epoch at 2 levels. Full: 60,000 images, 20 epochs
-each, retrain 3 epochs at 4 levels: about 2 x 20 + 2 x 4 x 3 = 64 epochs: 132 s measured on a shared 2-core machine.
+each, retrain 5 epochs at 4 levels: about 2 x 20 + 2 x 4 x 5 = 80 epochs: 110 s measured on a shared
+2-core machine.
 """
 
 import time
