@@ -19,7 +19,7 @@ calls, so a thread pool waking up is not counted against one call.
 Run:  python tutorials/09_sparse_inference.py [--quick] [--out DIR]
 --quick: a briefly trained model (6,000 images, 2 epochs, no retraining: speed and size do not
 depend on accuracy) and a 2048 x 4608 big layer. Full: 20 epochs on 60,000 images + 10 retraining
-epochs and the real 4096 x 9216 layer (77 s measured on a shared 2-core machine).
+epochs and the real 4096 x 9216 layer (78 s measured on a quiet 2-core machine).
 Exercise: ex07_csr.py (CSR from a dense matrix, and y = W x).
 """
 
@@ -36,16 +36,20 @@ from minnet.pruning import (keep_ratios_to_sparsities, make_optimizer, paper_kee
                             prune_model, retrain)
 from minnet.sparse import (format_layer_report, layer_report, load_sparse, save_sparse,
                            to_sparse)
+from minnet.sparse.report import same_threads
 from minnet.tutorial import tutorial_args
 
 
 def median_times(fns, repeats):
-    """Median seconds per call of each function: ``repeats`` interleaved samples (dense, CSR, CSR,
-    dense, ...), each a burst of back-to-back calls lasting ~5 ms. Why bursts: a lone call after a
-    pause also times waking the thread pools (BLAS's or Numba's), which can cost more than a small
-    product itself; a burst measures the steady cost of one call."""
-    return {name: median(v) for name, v in
-            interleaved_times(fns, repeats=repeats, pause_s=0.01, target_s=0.005).items()}
+    """Median seconds per call of each function, both back-ends on one thread: ``repeats``
+    interleaved samples (dense, CSR, CSR, dense, ...), each a burst of back-to-back calls lasting
+    ~5 ms after 0.25 s of quiet. Why bursts:
+    a lone call also times waking the thread pools (BLAS's or Numba's), which can cost more than a
+    small product itself. Why the quiet: OpenBLAS's threads spin for ~0.1-0.2 s after a call and
+    would share the cores with the CSR kernel's threads (measured: 20x slower at batch 64)."""
+    with same_threads(1):       # both on one thread: see minnet.sparse.report.layer_report
+        times = interleaved_times(fns, repeats=repeats, pause_s=0.25, target_s=0.005)
+    return {name: median(v) for name, v in times.items()}
 
 
 def faster(speedup):
@@ -62,7 +66,7 @@ def main():
     start = time.perf_counter()
     n_train, epochs, retrain_epochs = (6000, 2, 0) if args.quick else (60000, 20, 10)
     big = (2048, 4608) if args.quick else (4096, 9216)
-    repeats = 15 if args.quick else 40           # samples; each is a burst of calls
+    repeats = 5 if args.quick else 9              # samples; each a burst of calls after a pause
     (x, y), (x_test, y_test) = load_mnist()
     x, y = x[:n_train].reshape(n_train, -1), y[:n_train]
     x_test, y_test = x_test.reshape(len(x_test), -1), y_test
@@ -109,7 +113,7 @@ def main():
     fc = minnet.Dense(cols, rows, rng=rng, name="big")
     fc.set_mask("W", rng.random((rows, cols), dtype=np.float32) < 0.09)   # random 9%: speed only
     big_model = minnet.Sequential([fc])
-    big_rows = layer_report(big_model, batch_size=1, repeats=max(10, repeats // 3))
+    big_rows = layer_report(big_model, batch_size=1, repeats=repeats)
     print(f"\n== 3. A {rows} x {cols} layer at 9% (AlexNet fc6 is 4096 x 9216), batch 1 ==")
     print(format_layer_report(big_rows))
 
@@ -138,15 +142,16 @@ def main():
     print("* Batch 1, CSR vs dense per layer: " + ", ".join(f"{k} {faster(v)}" for k, v in r1.items())
           + f"; whole network {faster(whole[1]['dense'] / whole[1]['csr'])}; at batch 64 "
           f"{faster(whole[64]['dense'] / whole[64]['csr'])}.")
-    print("  What to expect on a quiet machine (`python -m minnet.bench sparse`): fc1 1.4x faster at "
-          "batch 1, while the tiny fc2 and fc3 lose (a call's fixed cost is as long as their "
-          "product); at batch 64 dense BLAS reuses every weight 64 times, yet CSR's ~12x fewer "
-          "multiply-adds still win on fc1 and fc2 (1.5x), not on fc3.")
+    print("  Both run on one thread here. Measured on a quiet 2-core machine: fc1 1.4x faster at "
+          "batch 1, the tiny fc3 about even (a call's fixed cost is as long as its product); at "
+          "batch 64 dense BLAS reuses every weight 64 times, yet CSR's ~12x fewer multiply-adds "
+          "still win on fc1 (3.8x) and fc2 (2.2x), not on fc3.")
     b = big_rows[0]
     print(f"* The {rows} x {cols} layer at batch 1: CSR {faster(b['dense_s'] / b['sparse_s'])} "
           f"({1e3 * b['dense_s']:.2f} ms dense, {1e3 * b['sparse_s']:.2f} ms CSR). A big layer at batch 1 "
           "is bound by reading its weights from memory, and CSR reads ~9% of them plus their "
-          "indices: minnet measured 3.5-4x for a 4096 x 9216 layer at 9% on a quiet 2-core machine.")
+          "indices: on one thread minnet measured 2.7x for a 4096 x 9216 layer at 9% on a quiet machine, "
+          "3.6x with both cores (`python -m minnet.bench sparse`).")
     print(f"* Load average while this ran: {load:.1f} on {cores} cores"
           + (" -- other programs competed for the CPU, so treat these timings as rough; rerun on a "
              "quiet machine." if load > 0.8 * cores else "."))

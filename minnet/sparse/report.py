@@ -11,16 +11,28 @@ input shape (the speed of a CSR product does not depend on the input values).
 
 import numpy as np
 
+from contextlib import contextmanager
+
+import numba
+
 from minnet.bench import format_table, interleaved_times, median
+from minnet.threads import blas_threads
 from minnet.sparse.layers import SparseDense
 from minnet.sparse.model import to_sparse
 
 
-def layer_report(model, batch_size=1, repeats=20, backend="minnet", seed=0):
+def layer_report(model, batch_size=1, repeats=20, backend="minnet", seed=0, pause_s=0.25, threads=1):
     """For each prunable layer of a masked dense ``model``: one dict with
     layer, shape (out x in), density (kept fraction), dense_bytes (the float weight matrix),
     sparse_bytes (CSR: data + column indices + row pointers), dense_s and sparse_s (median seconds
-    of the layer's forward on a (batch_size, in) input, dense vs CSR ``backend``)."""
+    of the layer's forward on a (batch_size, in) input, dense vs CSR ``backend``).
+
+    Each of the ``repeats`` samples is a burst of calls after ``pause_s`` of quiet: OpenBLAS's
+    threads spin for ~0.1-0.2 s after a call, and a multi-threaded CSR kernel started meanwhile
+    shares the cores with them (measured: 20x slower at batch 64). Both back-ends run on
+    ``threads`` threads (BLAS's and Numba's pools limited alike; 1 by default: a per-core
+    comparison, and a tutorial's table then does not depend on how two pools share the cores).
+    """
     sparse_model = to_sparse(model, backend=backend)
     rng = np.random.default_rng(seed)
     rows = []
@@ -30,14 +42,28 @@ def layer_report(model, batch_size=1, repeats=20, backend="minnet", seed=0):
             continue
         W = dense.params["W"]
         x = rng.random((batch_size, dense.in_features), dtype=np.float32).astype(W.dtype)
-        times = interleaved_times({"dense": lambda: dense.forward(x), "sparse": lambda: sparse.forward(x)},
-                                  repeats=repeats, pause_s=0.01)
+        with same_threads(threads):
+            times = interleaved_times({"dense": lambda: dense.forward(x),
+                                       "sparse": lambda: sparse.forward(x)},
+                                      repeats=repeats, pause_s=pause_s)
         rows.append({
             "layer": dense.name, "shape": f"{W.shape[0]}x{W.shape[1]}", "density": sparse.density,
             "dense_bytes": W.nbytes,
             "sparse_bytes": sparse.params["data"].nbytes + sparse.indices.nbytes + sparse.indptr.nbytes,
             "dense_s": median(times["dense"]), "sparse_s": median(times["sparse"])})
     return rows
+
+
+@contextmanager
+def same_threads(n):
+    """Limit BLAS and Numba to ``n`` threads each inside the ``with`` block (restored after)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with blas_threads(n):
+            yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def format_layer_report(rows):
@@ -52,7 +78,7 @@ def format_layer_report(rows):
         ("sparse_s", "CSR time", us), ("speedup", "speed-up", ".2f")])
 
 
-def print_layer_report(model, batch_size=1, repeats=20, backend="minnet"):
+def print_layer_report(model, batch_size=1, repeats=9, backend="minnet"):
     """Print the per-layer table for ``model`` (see :func:`layer_report`) and return its rows."""
     rows = layer_report(model, batch_size, repeats, backend)
     print(f"per-layer dense vs CSR ({backend}), batch {batch_size}, medians of {repeats} repeats")
