@@ -15,7 +15,9 @@ is part of what makes two runs bit-identical: it depends only on the batch size 
 """
 
 import os
+from contextlib import contextmanager
 
+import numba
 from threadpoolctl import threadpool_limits
 
 LARGE_BATCH = 128        # from this batch size on, BLAS gets more than one thread by default
@@ -50,3 +52,19 @@ def default_blas_threads(batch_size=None) -> int:
 def blas_threads(n=None):
     """Context manager limiting BLAS (OpenBLAS/MKL) to ``n`` threads (default: ``default_blas_threads()``)."""
     return threadpool_limits(limits=n or default_blas_threads(), user_api="blas")
+
+
+@contextmanager
+def same_threads(n):
+    """Limit BLAS and Numba to ``n`` threads each inside the ``with`` block (restored after).
+
+    For timing dense (BLAS) against CSR (Numba) fairly: each back-end gets the same number of
+    threads, and with n = 1 no idle pool spins on the cores the other one needs.
+    """
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with blas_threads(n):
+            yield
+    finally:
+        numba.set_num_threads(before)

@@ -167,3 +167,15 @@ def test_prefetching_batches_gives_the_same_training_as_plain_batches(mnist_slic
                                        "seconds")}, 0, None, softmax_cross_entropy, prefetch)
         runs.append(np.concatenate([p.ravel() for l in model.layers for p in l.params.values()]))
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_same_threads_limits_blas_and_numba_and_restores_them():
+    import numba
+    from threadpoolctl import threadpool_info
+
+    from minnet.threads import same_threads
+    before = numba.get_num_threads()
+    with same_threads(1):
+        assert numba.get_num_threads() == 1
+        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
+    assert numba.get_num_threads() == before

@@ -36,7 +36,7 @@ from minnet.pruning import (keep_ratios_to_sparsities, make_optimizer, paper_kee
                             prune_model, retrain)
 from minnet.sparse import (format_layer_report, layer_report, load_sparse, save_sparse,
                            to_sparse)
-from minnet.sparse.report import same_threads
+from minnet.threads import same_threads
 from minnet.tutorial import tutorial_args
 
 

@@ -64,7 +64,7 @@ PAPER_DEFAULTS = {
     # (Caffe's LeNet has none; sec. 3.2's rule rescales it after every prune of fc1). Then FC pruned
     # and retrained with conv frozen, then conv with FC frozen (sec. 3.3), 5 rounds x 3 epochs each,
     # every retraining again a cosine from 0.01, and a last 8-epoch retraining of all layers
-    # together. Measured, dense -> pruned at 12.4x, seeds 0-4: see README (median 0.69 -> 0.77%).
+    # together. Measured, dense -> pruned at 12.4x, seeds 0-4: see README (median 0.69 -> 0.76%).
     # Each change measured on the same dense models (seeds 0-4): without dropout the dense median
     # was 0.82% and pruned 0.87% (3 rounds x 4 epochs); dropout brought dense to 0.69% but pruning
     # then cost more (0.78, 0.85, 0.86, 0.79% for seeds 0-3 with 3 x 4 epochs); 5 rounds x 3 epochs

@@ -11,14 +11,10 @@ input shape (the speed of a CSR product does not depend on the input values).
 
 import numpy as np
 
-from contextlib import contextmanager
-
-import numba
-
 from minnet.bench import format_table, interleaved_times, median
-from minnet.threads import blas_threads
 from minnet.sparse.layers import SparseDense
 from minnet.sparse.model import to_sparse
+from minnet.threads import same_threads
 
 
 def layer_report(model, batch_size=1, repeats=20, backend="minnet", seed=0, pause_s=0.25, threads=1):
@@ -52,18 +48,6 @@ def layer_report(model, batch_size=1, repeats=20, backend="minnet", seed=0, paus
             "sparse_bytes": sparse.params["data"].nbytes + sparse.indices.nbytes + sparse.indptr.nbytes,
             "dense_s": median(times["dense"]), "sparse_s": median(times["sparse"])})
     return rows
-
-
-@contextmanager
-def same_threads(n):
-    """Limit BLAS and Numba to ``n`` threads each inside the ``with`` block (restored after)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    try:
-        with blas_threads(n):
-            yield
-    finally:
-        numba.set_num_threads(before)
 
 
 def format_layer_report(rows):
