@@ -1,6 +1,7 @@
 """CSR kernels against their NumPy references: all-zero rows, empty matrices, unsorted indices,
-signed and unsigned 16/32-bit column indices, float32 and float64, and bit-identical results across runs and
-thread counts (the kernels parallelise over output rows, so each output has one summation order)."""
+signed and unsigned 16/32-bit column indices, float32 and float64, plain CSR (one column block) and
+the column-blocked layout, and bit-identical results across runs and thread counts (the kernels
+parallelise over output rows, so each output has one summation order)."""
 
 import numba
 import numpy as np
@@ -26,6 +27,14 @@ def random_csr(rows, cols, density, seed=0, index_dtype=np.int32, dtype=np.float
             p = a + rng.permutation(b - a)
             indices[a:b], data[a:b] = indices[p], data[p]
     return indptr, indices, data
+
+
+def layouts(indptr, indices, data, cols):
+    """The same matrix in the kernels' layouts: plain CSR (one block), three column blocks (some
+    rows with empty blocks) and minnet's default BLOCK_COLS."""
+    yield "plain CSR", indptr[None, :], indices, data
+    yield "3 column blocks", *csr.csr_column_blocks(indptr, indices, data, cols, cols // 3 + 1)
+    yield "BLOCK_COLS blocks", *csr.csr_column_blocks(indptr, indices, data, cols)
 
 
 def assert_close(mine, ref, rtol=1e-5, what=""):
@@ -56,38 +65,40 @@ CASES = [  # (rows, cols, density, zero_rows, shuffle, index dtype, float dtype)
 
 @pytest.mark.parametrize("rows,cols,density,zero_rows,shuffle,itype,dtype", CASES)
 def test_forward_kernels_match_reference(rows, cols, density, zero_rows, shuffle, itype, dtype):
-    indptr, indices, data = random_csr(rows, cols, density, 1, itype, dtype, zero_rows, shuffle)
+    csr_triple = random_csr(rows, cols, density, 1, itype, dtype, zero_rows, shuffle)
     rng = np.random.default_rng(2)
     bias = rng.standard_normal(rows).astype(dtype)
-    for relu in (False, True):
-        x = rng.standard_normal(cols).astype(dtype)
-        ref = reference.csr_matvec(indptr, indices, data, bias, relu, x)
-        for kernel in (csr.csr_matvec, csr.csr_matvec_serial):
-            out = kernel(indptr, indices, data, bias, relu, x, np.empty(rows, dtype))
-            assert_close(out, ref, what=kernel.__name__)
-        for n in (1, 3, 64):
-            xt = rng.standard_normal((cols, n)).astype(dtype)
-            ref = reference.csr_matmul_t(indptr, indices, data, bias, relu, xt)
-            for kernel in (csr.csr_matmul_t, csr.csr_matmul_t_serial):
-                out = kernel(indptr, indices, data, bias, relu, xt, np.empty((rows, n), dtype))
-                assert_close(out, ref, what=f"{kernel.__name__} N={n}")
-        # a fully pruned neuron outputs act(bias) exactly
-        for i in zero_rows:
-            assert out[i, 0] == (max(bias[i], 0) if relu else bias[i])
+    for layout, ptr, indices, data in layouts(*csr_triple, cols):
+        for relu in (False, True):
+            x = rng.standard_normal(cols).astype(dtype)
+            ref = reference.csr_matvec(ptr, indices, data, bias, relu, x)
+            for kernel in (csr.csr_matvec, csr.csr_matvec_serial):
+                out = kernel(ptr, indices, data, bias, relu, x, np.empty(rows, dtype))
+                assert_close(out, ref, what=f"{kernel.__name__}, {layout}")
+            for n in (1, 3, 64):
+                xt = rng.standard_normal((cols, n)).astype(dtype)
+                ref = reference.csr_matmul_t(ptr, indices, data, bias, relu, xt)
+                for kernel in (csr.csr_matmul_t, csr.csr_matmul_t_serial):
+                    out = kernel(ptr, indices, data, bias, relu, xt, np.empty((rows, n), dtype))
+                    assert_close(out, ref, what=f"{kernel.__name__} N={n}, {layout}")
+            # a fully pruned neuron outputs act(bias) exactly
+            for i in zero_rows:
+                assert out[i, 0] == (max(bias[i], 0) if relu else bias[i])
 
 
 @pytest.mark.parametrize("rows,cols,density,zero_rows,shuffle,itype,dtype", CASES)
 def test_backward_kernels_match_reference(rows, cols, density, zero_rows, shuffle, itype, dtype):
-    indptr, indices, data = random_csr(rows, cols, density, 3, itype, np.float64, zero_rows, shuffle)  # float64: exact
+    csr_triple = random_csr(rows, cols, density, 3, itype, np.float64, zero_rows, shuffle)  # float64: exact
     rng = np.random.default_rng(4)
     n = 5
     dzt, xt = rng.standard_normal((rows, n)), rng.standard_normal((cols, n))
-    g = csr.csr_sddmm_t(indptr, indices, dzt, xt, np.empty(data.shape[0]))
-    assert_close(g, reference.csr_sddmm_t(indptr, indices, dzt, xt), 1e-12, "csr_sddmm_t")
-    t_indptr, t_rows, t_perm = csr.csr_transpose_structure(indptr, indices, cols)
-    dxt = csr.csr_t_matmul_t(t_indptr, t_rows, t_perm, data, dzt, np.empty((cols, n)))
-    assert_close(dxt, reference.csr_t_matmul_t(indptr, indices, data, dzt, cols), 1e-12,
-                 "csr_t_matmul_t")
+    for layout, ptr, indices, data in layouts(*csr_triple, cols):
+        g = csr.csr_sddmm_t(ptr, indices, dzt, xt, np.empty(data.shape[0]))
+        assert_close(g, reference.csr_sddmm_t(ptr, indices, dzt, xt), 1e-12, f"csr_sddmm_t, {layout}")
+        t_indptr, t_rows, t_perm = csr.csr_transpose_structure(ptr, indices, cols)
+        dxt = csr.csr_t_matmul_t(t_indptr, t_rows, t_perm, data, dzt, np.empty((cols, n)))
+        assert_close(dxt, reference.csr_t_matmul_t(ptr, indices, data, dzt, cols), 1e-12,
+                     f"csr_t_matmul_t, {layout}")
 
 
 def test_transpose_structure_by_hand():
@@ -102,21 +113,40 @@ def test_transpose_structure_by_hand():
     assert t_rows.tolist() == [0, 2, 2, 0]
 
 
+def test_column_blocks_by_hand():
+    # W (3 x 7) = [[a, ., ., ., ., b, .],      blocks of 4 columns: 0-3 and 4-6
+    #              [., ., ., ., ., ., .],      block 0: row 0 [a], row 2 [c]
+    #              [., c, ., ., d, ., e]]      block 1: row 0 [b], row 2 [d, e]
+    indptr = np.array([0, 2, 2, 5], np.int32)
+    indices = np.array([0, 5, 1, 4, 6], np.uint16)
+    data = np.array([1.0, 2.0, 3.0, 4.0, 5.0])           # a, b, c, d, e
+    block_ptr, b_indices, b_data = csr.csr_column_blocks(indptr, indices, data, 7, 4)
+    assert block_ptr.tolist() == [[0, 1, 1, 2], [2, 3, 3, 5]]
+    assert b_indices.tolist() == [0, 1, 5, 4, 6]
+    assert b_data.tolist() == [1.0, 3.0, 2.0, 4.0, 5.0]
+    assert csr.csr_entry_rows(block_ptr).tolist() == [0, 2, 0, 2, 2]
+    # one block (4 <= block_cols) is plain CSR, unchanged
+    block_ptr, b_indices, b_data = csr.csr_column_blocks(indptr, indices, data, 7, 7)
+    assert block_ptr.tolist() == [indptr.tolist()]
+    assert b_indices.tolist() == indices.tolist() and b_data.tolist() == data.tolist()
+
+
 def test_empty_matrix_shapes():
     """0 rows or 0 columns: the kernels return empty or bias-only outputs without touching memory."""
-    indptr = np.zeros(1, np.int32)
+    indptr = np.zeros((1, 1), np.int32)
     empty_i, empty_d = np.zeros(0, np.int16), np.zeros(0, np.float32)
     out = csr.csr_matmul_t(indptr, empty_i, empty_d, np.zeros(0, np.float32), True,
                            np.ones((5, 2), np.float32), np.empty((0, 2), np.float32))
     assert out.shape == (0, 2)
-    indptr = np.zeros(4, np.int32)  # 3 rows, 0 columns
+    indptr = np.zeros((1, 4), np.int32)  # 3 rows, 0 columns
     out = csr.csr_matvec(indptr, empty_i, empty_d, np.array([1, -2, 3], np.float32), True,
                          np.zeros(0, np.float32), np.empty(3, np.float32))
     assert out.tolist() == [1, 0, 3]
 
 
 def test_parallel_kernels_are_bit_identical_across_runs_and_thread_counts():
-    indptr, indices, data = random_csr(500, 700, 0.1, 5, np.uint16, shuffle=True)
+    indptr, indices, data = csr.csr_column_blocks(*random_csr(500, 700, 0.1, 5, np.uint16,
+                                                              shuffle=True), 700, 300)  # 3 blocks
     rng = np.random.default_rng(6)
     xt = rng.standard_normal((700, 16)).astype(np.float32)
     dzt = rng.standard_normal((500, 16)).astype(np.float32)

@@ -60,8 +60,9 @@ def test_masked_sgd_update_property(n, density, dtype, seed, momentum, wd, l1):
     assert np.count_nonzero(w[~mask]) == 0 and np.count_nonzero(v[~mask]) == 0
 
 
-def random_csr(rng, rows, cols, density, dtype, shuffle_rows=True):
-    """A CSR triple at the given density, with some all-zero rows and unsorted column indices."""
+def random_csr(rng, rows, cols, density, dtype, block_cols, shuffle_rows=True):
+    """The kernels' (block_ptr, indices, data) at the given density, with some all-zero rows and
+    unsorted column indices, in column blocks of ``block_cols`` (>= cols: plain CSR)."""
     W = rng.standard_normal((rows, cols)).astype(dtype)
     mask = rng.random((rows, cols)) < density
     if rows > 1:
@@ -72,15 +73,15 @@ def random_csr(rng, rows, cols, density, dtype, shuffle_rows=True):
             seg = slice(indptr[i], indptr[i + 1])
             p = rng.permutation(indptr[i + 1] - indptr[i])
             indices[seg], data[seg] = indices[seg][p], data[seg][p]
-    return indptr, indices, data, np.where(mask, W, 0)
+    return (*C.csr_column_blocks(indptr, indices, data, cols, block_cols), np.where(mask, W, 0))
 
 
 @FAST
 @given(rows=st.integers(1, 40), cols=st.integers(1, 40), batch=st.integers(1, 9), density=densities,
-       relu=st.booleans(), dtype=dtypes, seed=st.integers(0, 10**6))
-def test_csr_forward_kernels_property(rows, cols, batch, density, relu, dtype, seed):
+       relu=st.booleans(), dtype=dtypes, seed=st.integers(0, 10**6), block_cols=st.integers(1, 45))
+def test_csr_forward_kernels_property(rows, cols, batch, density, relu, dtype, seed, block_cols):
     rng = np.random.default_rng(seed)
-    indptr, indices, data, dense = random_csr(rng, rows, cols, density, dtype)
+    indptr, indices, data, dense = random_csr(rng, rows, cols, density, dtype, block_cols)
     bias = rng.standard_normal(rows).astype(dtype)
     xt = rng.standard_normal((cols, batch)).astype(dtype)
     expected = ref.csr_matmul_t(indptr, indices, data, bias, relu, xt)
@@ -95,10 +96,10 @@ def test_csr_forward_kernels_property(rows, cols, batch, density, relu, dtype, s
 
 @FAST
 @given(rows=st.integers(1, 30), cols=st.integers(1, 30), batch=st.integers(1, 7), density=densities,
-       dtype=dtypes, seed=st.integers(0, 10**6))
-def test_csr_backward_kernels_property(rows, cols, batch, density, dtype, seed):
+       dtype=dtypes, seed=st.integers(0, 10**6), block_cols=st.integers(1, 35))
+def test_csr_backward_kernels_property(rows, cols, batch, density, dtype, seed, block_cols):
     rng = np.random.default_rng(seed)
-    indptr, indices, data, dense = random_csr(rng, rows, cols, density, dtype)
+    indptr, indices, data, dense = random_csr(rng, rows, cols, density, dtype, block_cols)
     dzt = rng.standard_normal((rows, batch)).astype(dtype)
     xt = rng.standard_normal((cols, batch)).astype(dtype)
     got = C.csr_sddmm_t(indptr, indices, dzt, xt, np.empty(len(data), dtype=dtype))

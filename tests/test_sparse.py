@@ -104,6 +104,40 @@ def test_gradients_equal_masked_dense():
         assert_close(s.grads["b"], d.grads["b"], 1e-10, f"{d.name} db")
 
 
+def test_wide_layer_in_column_blocks_equals_masked_dense():
+    """A layer with more inputs than BLOCK_COLS (AlexNet's fc6 has 9216) is stored in column
+    blocks by the minnet back-end: outputs, gradients and the round trip to dense still match."""
+    from minnet.sparse.csr import csr_to_dense
+    model = Sequential([Dense(9000, 40, activation="relu", rng=0, name="wide"),
+                        Dense(40, 10, rng=1, name="out")]).astype(np.float64)
+    rng = np.random.default_rng(5)
+    wide = model.layer("wide")
+    mask = rng.random((40, 9000)) < 0.09
+    mask[3] = False                                              # one neuron with no inputs
+    wide.set_mask("W", mask)
+    sparse, plain = to_sparse(model, "minnet"), to_sparse(model, "scipy")
+    assert sparse.layer("wide").block_ptr.shape == (3, 41)     # ceil(9000 / 4096) blocks
+    assert plain.layer("wide").block_ptr.shape == (1, 41)      # scipy: plain CSR
+    for n in (1, 7):
+        x = rng.standard_normal((n, 9000))
+        for what, m in (("minnet blocks", sparse), ("scipy", plain)):
+            assert_close(m.forward(x, training=True), model.forward(x, training=True), 1e-10,
+                         f"{what}, batch {n}")
+    dout = rng.standard_normal((7, 10))
+    model.forward(x, training=True)
+    sparse.forward(x, training=True)
+    dx_dense = model.backward(dout, input_grad=True)
+    dx_sparse = sparse.backward(dout, input_grad=True)
+    assert_close(dx_sparse, dx_dense, 1e-10, "dx")
+    s = sparse.layer("wide")
+    g, kept = csr_to_dense(s.block_ptr, s.indices, s.grads["data"], (40, 9000))
+    assert np.array_equal(kept, wide.masks["W"])
+    assert_close(g, wide.grads["W"] * wide.masks["W"], 1e-10, "dW at the kept connections")
+    back = to_dense(sparse).layer("wide")
+    assert np.array_equal(back.masks["W"], wide.masks["W"])
+    assert np.array_equal(back.params["W"], wide.params["W"] * wide.masks["W"])
+
+
 def test_sgd_steps_match_masked_dense_training():
     """Three SGD steps with momentum and weight decay move the kept weights identically, and the
     sparse model still has only its stored connections."""

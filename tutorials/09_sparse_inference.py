@@ -151,7 +151,7 @@ def main():
           f"({1e3 * b['dense_s']:.2f} ms dense, {1e3 * b['sparse_s']:.2f} ms CSR). A big layer at batch 1 "
           "is bound by reading its weights from memory, and CSR reads ~9% of them plus their "
           "indices: on one thread minnet measured 2.7x for a 4096 x 9216 layer at 9% on a quiet machine, "
-          "3.6x with both cores (`python -m minnet.bench sparse`).")
+          "4.3-5.6x with both cores (`python -m minnet.bench sparse`).")
     print(f"* Load average while this ran: {load:.1f} on {cores} cores"
           + (" -- other programs competed for the CPU, so treat these timings as rough; rerun on a "
              "quiet machine." if load > 0.8 * cores else "."))

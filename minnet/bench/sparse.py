@@ -26,6 +26,7 @@ import scipy.sparse
 
 from minnet.atomic import atomic_write_json
 from minnet.bench import format_table, interleaved_times, machine_info, median
+from minnet.kernels.csr import csr_column_blocks
 from minnet.models import lenet5, lenet_300_100
 from minnet.sparse import to_sparse
 from minnet.sparse.csr import column_index_dtype
@@ -71,7 +72,9 @@ def layer_product_cases(rows, cols, density, batch, seed=0):
     else:
         dense = lambda: np.dot(W, xt, out=out)
         scipy_ = lambda: A @ xt
-    minnet = lambda: csr_forward_t(indptr, indices, data, zero_bias, False, xt, out)
+    # minnet's layout, as a SparseDense layer stores it: column blocks for inputs wider than L1
+    block_ptr, b_indices, b_data = csr_column_blocks(indptr, indices, data, cols)
+    minnet = lambda: csr_forward_t(block_ptr, b_indices, b_data, zero_bias, False, xt, out)
     return {"dense": dense, "scipy": scipy_, "minnet": minnet}, int(data.shape[0])
 
 

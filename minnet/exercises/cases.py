@@ -281,7 +281,7 @@ def csr_from_dense_cases():
 
 def _csr_matvec_reference(indptr, indices, data, x):
     out = np.empty(len(indptr) - 1, dtype=np.float64)
-    csr_matvec_serial(np.asarray(indptr, np.int32), np.asarray(indices, np.int32),
+    csr_matvec_serial(np.asarray(indptr, np.int32)[None, :], np.asarray(indices, np.int32),
                       np.asarray(data, np.float64), np.zeros(len(out)), False,
                       np.asarray(x, np.float64), out)
     return out

@@ -43,37 +43,42 @@ def masked_sgd_update(w, v, g, mask, lr, momentum, weight_decay, l1):
 
 # -- CSR kernels (minnet.kernels.csr) --------------------------------------------------------------
 
-def csr_to_dense(indptr, indices, data, shape):
+def _entry_rows(block_ptr):
+    """Row of every stored entry; block_ptr (n_blocks, rows + 1), or a plain CSR indptr."""
+    block_ptr = np.atleast_2d(block_ptr)
+    rows = np.arange(block_ptr.shape[1] - 1)
+    return np.concatenate([rows[:0]] + [np.repeat(rows, np.diff(p)) for p in block_ptr])
+
+
+def csr_to_dense(block_ptr, indices, data, shape):
     """The dense matrix (rows, cols) a CSR triple stands for; repeated (i, j) entries add up."""
     dense = np.zeros(shape, dtype=data.dtype)
-    rows = np.repeat(np.arange(shape[0]), np.diff(indptr))
-    np.add.at(dense, (rows, indices.astype(np.int64)), data)
+    np.add.at(dense, (_entry_rows(block_ptr), indices.astype(np.int64)), data)
     return dense
 
 
-def csr_matmul_t(indptr, indices, data, bias, relu, xt):
+def csr_matmul_t(block_ptr, indices, data, bias, relu, xt):
     """Y^T = act(W X^T + b) with W densified: xt (cols, N) -> (rows, N); act = ReLU if relu."""
-    W = csr_to_dense(indptr, indices, data, (indptr.shape[0] - 1, xt.shape[0]))
+    W = csr_to_dense(block_ptr, indices, data, (np.shape(block_ptr)[-1] - 1, xt.shape[0]))
     z = W @ xt + bias[:, None]
     return np.maximum(z, 0) if relu else z
 
 
-def csr_matvec(indptr, indices, data, bias, relu, x):
+def csr_matvec(block_ptr, indices, data, bias, relu, x):
     """y = act(W x + b) for one vector x (cols,) -> (rows,)."""
-    return csr_matmul_t(indptr, indices, data, bias, relu, x[:, None])[:, 0]
+    return csr_matmul_t(block_ptr, indices, data, bias, relu, x[:, None])[:, 0]
 
 
-def csr_sddmm_t(indptr, indices, dzt, xt):
+def csr_sddmm_t(block_ptr, indices, dzt, xt):
     """The dense gradient dW = dZ^T X, read off at the stored entries: (nnz,) in data's order."""
-    rows = np.repeat(np.arange(indptr.shape[0] - 1), np.diff(indptr))
     dW = dzt @ xt.T
-    return dW[rows, indices.astype(np.int64)]
+    return dW[_entry_rows(block_ptr), indices.astype(np.int64)]
 
 
-def csr_t_matmul_t(indptr, indices, data, dzt, n_cols):
+def csr_t_matmul_t(block_ptr, indices, data, dzt, n_cols):
     """dX^T = W^T dZ^T with W densified: dzt (rows, N) -> (n_cols, N). Takes W's own CSR (not the
     transposed structure), so it also checks that the transposed structure is right."""
-    W = csr_to_dense(indptr, indices, data, (indptr.shape[0] - 1, n_cols))
+    W = csr_to_dense(block_ptr, indices, data, (np.shape(block_ptr)[-1] - 1, n_cols))
     return W.T @ dzt
 
 

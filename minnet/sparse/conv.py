@@ -48,7 +48,7 @@ class SparseConv2D(Layer):
         indptr, indices, data = dense_to_csr(W2, conv.masks["W"].reshape(oc, -1), np.int64)
         group_of_entry = np.repeat(np.arange(oc) // outs, np.diff(indptr))
         indices = indices + group_of_entry * rows_per_group        # block-diagonal column offsets
-        self.indptr = indptr
+        self.block_ptr = indptr[None, :]      # kernels' layout with one column block: plain CSR
         self.indices = indices.astype(index_dtype or column_index_dtype(self.n_cols))
         self.params = {"data": data, "b": conv.params["b"].copy()}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -65,9 +65,9 @@ class SparseConv2D(Layer):
                       g.activation, rng=0, dtype=self.params["data"].dtype, name=self.name)
         oc = g.out_channels
         rows_per_group = self.n_cols // g.groups
-        group_of_entry = np.repeat(np.arange(oc) // (oc // g.groups), np.diff(self.indptr))
+        group_of_entry = np.repeat(np.arange(oc) // (oc // g.groups), np.diff(self.block_ptr[0]))
         local = self.indices.astype(np.int64) - group_of_entry * rows_per_group
-        W2, mask = csr_to_dense(self.indptr, local, self.params["data"], (oc, rows_per_group))
+        W2, mask = csr_to_dense(self.block_ptr[0], local, self.params["data"], (oc, rows_per_group))
         conv.params["W"][...] = W2.reshape(conv.params["W"].shape)
         conv.params["b"][...] = self.params["b"]
         conv.set_mask("W", mask.reshape(conv.params["W"].shape))
@@ -90,7 +90,7 @@ class SparseConv2D(Layer):
             z = self._scipy_matrix() @ col
         else:
             z = np.empty((oc, n * oh * ow), dtype=data.dtype)
-            csr_forward_t(self.indptr, self.indices, data, np.zeros_like(b), False, col, z)
+            csr_forward_t(self.block_ptr, self.indices, data, np.zeros_like(b), False, col, z)
         y = np.empty((n, oc, oh * ow), dtype=data.dtype)                  # 3. bias, ReLU, layout
         conv_output_from_gemm(z, b, g.activation == "relu", y)
         self._x_shape, self._col, self._y = x.shape, col, y
@@ -107,7 +107,7 @@ class SparseConv2D(Layer):
         conv_grad_to_gemm(np.ascontiguousarray(dout).reshape(n, oc, plane), self._y,
                           g.activation == "relu", dz, db)
         if self.trainable:                                                # 2. kept dW, dcol
-            csr_sddmm_t(self.indptr, self.indices, dz, self._col, self.grads["data"])
+            csr_sddmm_t(self.block_ptr, self.indices, dz, self._col, self.grads["data"])
         dcol = np.empty_like(self._col)
         csr_t_matmul_t(self.t_indptr, self.t_rows, self.t_perm, self.params["data"], dz, dcol)
         dx = np.empty(self._x_shape, dtype=dz.dtype)                      # 1. col2im
@@ -115,7 +115,7 @@ class SparseConv2D(Layer):
         return dx
 
     def _scipy_matrix(self):
-        self._scipy = shared_scipy_csr(self._scipy, self.params["data"], self.indices, self.indptr,
+        self._scipy = shared_scipy_csr(self._scipy, self.params["data"], self.indices, self.block_ptr[0],
                                        (self.geometry.out_channels, self.n_cols))
         return self._scipy
 

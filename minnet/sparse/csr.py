@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse
 
 from minnet.errors import ShapeError
+from minnet.kernels.csr import csr_entry_rows
 
 
 def column_index_dtype(n_cols: int):
@@ -48,8 +49,11 @@ def dense_to_csr(W, mask, index_dtype=None):
 
 
 def csr_to_dense(indptr, indices, data, shape):
-    """(W, mask): the dense matrix (rows, cols) and its kept-connection mask from CSR arrays."""
-    rows = np.repeat(np.arange(shape[0]), np.diff(indptr))
+    """(W, mask): the dense matrix (rows, cols) and its kept-connection mask from CSR arrays.
+
+    indptr: a plain CSR indptr (rows + 1,) or the kernels' column-blocked block_ptr
+    (n_blocks, rows + 1), see :mod:`minnet.kernels.csr`."""
+    rows = csr_entry_rows(indptr)
     W = np.zeros(shape, dtype=data.dtype)
     mask = np.zeros(shape, dtype=bool)
     W[rows, indices] = data

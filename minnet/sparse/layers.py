@@ -10,8 +10,9 @@ view and gets back a contiguous X^T without copying, so only the first sparse la
 import numpy as np
 
 from minnet.errors import ShapeError
-from minnet.kernels.csr import (csr_matmul_t, csr_matmul_t_serial, csr_matvec, csr_matvec_serial,
-                                csr_sddmm_t, csr_t_matmul_t, csr_transpose_structure)
+from minnet.kernels.csr import (BLOCK_COLS, csr_column_blocks, csr_matmul_t, csr_matmul_t_serial, csr_matvec,
+                                csr_matvec_serial, csr_sddmm_t, csr_t_matmul_t,
+                                csr_transpose_structure)
 from minnet.kernels.dense import relu_backward
 from minnet.layers.base import Layer, check_float_array
 from minnet.layers.dense import Dense
@@ -25,19 +26,21 @@ BACKENDS = ("minnet", "scipy")
 PARALLEL_MIN_WORK = 200_000
 
 
-def csr_forward_t(indptr, indices, data, bias, relu, xt, out_t):
+def csr_forward_t(block_ptr, indices, data, bias, relu, xt, out_t):
     """Y^T = act(W X^T + b) with the fastest of the four CSR forward kernels for this size.
 
-    xt (cols, N) C-contiguous, out_t (rows, N). N = 1 uses the matrix-vector kernel on 1-D views;
+    block_ptr (n_blocks, rows + 1) as in :mod:`minnet.kernels.csr` (a plain CSR indptr is
+    ``indptr[None, :]``), xt (cols, N) C-contiguous, out_t (rows, N). N = 1 uses the matrix-vector kernel on 1-D views;
     fewer than PARALLEL_MIN_WORK multiply-adds run on one thread. Returns out_t.
     """
     n = xt.shape[1]
     serial = data.shape[0] * n < PARALLEL_MIN_WORK
     if n == 1:
         (csr_matvec_serial if serial else csr_matvec)(
-            indptr, indices, data, bias, relu, xt.reshape(-1), out_t.reshape(-1))
+            block_ptr, indices, data, bias, relu, xt.reshape(-1), out_t.reshape(-1))
     else:
-        (csr_matmul_t_serial if serial else csr_matmul_t)(indptr, indices, data, bias, relu, xt, out_t)
+        (csr_matmul_t_serial if serial else csr_matmul_t)(block_ptr, indices, data, bias, relu, xt,
+                                                          out_t)
     return out_t
 
 
@@ -59,14 +62,19 @@ class SparseDense(Layer):
         3. dX^T = W^T dZ^T                           (transposed structure, cost nnz * N)
     cache: X^T and Y^T from the last forward.
 
-    params: "data" (nnz,) the kept weights in CSR order, "b" (out,). grads have the same shapes, so
+    Storage: built from plain CSR arrays (indptr, indices, data); the minnet back-end keeps them
+    in the column-blocked order of :func:`minnet.kernels.csr.csr_column_blocks` (layers with more
+    than BLOCK_COLS = 4096 inputs: the forward kernel then uses x in L1-sized blocks), described by
+    ``block_ptr`` (n_blocks, out + 1); with one block, ``block_ptr[0]`` is the plain indptr.
+
+    params: "data" (nnz,) the kept weights in storage order, "b" (out,). grads have the same shapes, so
     :class:`minnet.optim.SGD` retrains the layer unchanged: it updates the data vector with an
     all-True mask (pruned connections are not stored, so nothing can bring them back) and weight
     decay / momentum act on exactly the surviving weights, as on the masked dense layer
-    (paper sec. 3.3: retrain the kept connections). ``indptr`` and ``indices`` are fixed.
+    (paper sec. 3.3: retrain the kept connections). ``block_ptr`` and ``indices`` are fixed.
 
-    backend: "minnet" (our Numba kernels) or "scipy" (scipy.sparse's CSR product) for forward;
-    backward always uses the Numba kernels.
+    backend: "minnet" (our Numba kernels) or "scipy" (scipy.sparse's CSR product, on plain CSR:
+    one block) for forward; backward always uses the Numba kernels.
     """
 
     kind = "fc"
@@ -89,12 +97,15 @@ class SparseDense(Layer):
                              f"in_features {in_features})")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.activation, self.backend = activation, backend
-        self.indptr, self.indices = indptr, indices
+        # scipy needs plain CSR (one block); minnet's kernels take wide layers in column blocks.
+        block_cols = self.in_features if backend == "scipy" else BLOCK_COLS
+        self.block_ptr, self.indices, data = csr_column_blocks(indptr, indices, data,
+                                                               self.in_features, max(block_cols, 1))
         self.params = {"data": data, "b": bias}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         # The structure of W^T (a permutation of the entries), for dx in backward.
-        self.t_indptr, self.t_rows, self.t_perm = csr_transpose_structure(indptr, indices,
-                                                                          self.in_features)
+        self.t_indptr, self.t_rows, self.t_perm = csr_transpose_structure(
+            self.block_ptr, self.indices, self.in_features)
         self._scipy = None                  # scipy matrix sharing self.params["data"]
         self._xt = self._yt = None
 
@@ -110,7 +121,7 @@ class SparseDense(Layer):
         """The masked Dense layer with the same weights (pruned connections zero, mask False)."""
         dense = Dense(self.in_features, self.out_features, self.activation, rng=0,
                       dtype=self.dtype, name=self.name)
-        W, mask = csr_to_dense(self.indptr, self.indices, self.params["data"],
+        W, mask = csr_to_dense(self.block_ptr, self.indices, self.params["data"],
                                (self.out_features, self.in_features))
         dense.params["W"][...] = W
         dense.params["b"][...] = self.params["b"]
@@ -143,7 +154,7 @@ class SparseDense(Layer):
             # much as the kernel, and inference of single images lives here.
             y = np.empty(self.out_features, dtype=data.dtype)
             (csr_matvec_serial if data.shape[0] < PARALLEL_MIN_WORK else csr_matvec)(
-                self.indptr, self.indices, data, b, relu, xt.reshape(-1), y)
+                self.block_ptr, self.indices, data, b, relu, xt.reshape(-1), y)
             self._xt, self._yt = xt, y.reshape(-1, 1)
             return y.reshape(1, -1)
         if self.backend == "scipy":
@@ -154,7 +165,7 @@ class SparseDense(Layer):
                 np.maximum(yt, 0, out=yt)
         else:
             yt = np.empty((self.out_features, n), dtype=data.dtype)
-            csr_forward_t(self.indptr, self.indices, data, b, relu, xt, yt)
+            csr_forward_t(self.block_ptr, self.indices, data, b, relu, xt, yt)
         self._xt, self._yt = xt, yt
         return yt.T
 
@@ -170,14 +181,15 @@ class SparseDense(Layer):
             relu_backward(dzt.reshape(-1), self._yt.reshape(-1), masked.reshape(-1))
             dzt = masked
         if self.trainable:                               # 2. gradients at the kept connections
-            csr_sddmm_t(self.indptr, self.indices, dzt, self._xt, self.grads["data"])
+            csr_sddmm_t(self.block_ptr, self.indices, dzt, self._xt, self.grads["data"])
             np.sum(dzt, axis=1, out=self.grads["b"])
         dxt = np.empty((self.in_features, dzt.shape[1]), dtype=dzt.dtype)
         csr_t_matmul_t(self.t_indptr, self.t_rows, self.t_perm, self.params["data"], dzt, dxt)
         return dxt.T                                     # 3. gradient for the layer below
 
     def _scipy_matrix(self):
-        self._scipy = shared_scipy_csr(self._scipy, self.params["data"], self.indices, self.indptr,
+        self._scipy = shared_scipy_csr(self._scipy, self.params["data"], self.indices,
+                                       self.block_ptr[0],
                                        (self.out_features, self.in_features))
         return self._scipy
 
