@@ -19,6 +19,17 @@ Run:  python tutorials/05_l1_vs_l2.py [--quick] [--out DIR]
 --quick: 12,000 images, 4 epochs each, retrain 1 epoch at 2 levels. Full: 60,000 images, 20 epochs
 each, retrain 5 epochs at 4 levels: about 2 x 20 + 2 x 4 x 5 = 80 epochs: 110 s measured on a shared
 2-core machine.
+
+What we measured on LeNet-300-100 (test accuracy after retraining, L1 vs L2, seeds 0 and 1): the
+first half of the paper's finding holds (L1 better before retraining), the second does not: L1
+stays ahead after retraining at 95% pruned and beyond, and at 90% the two are within 0.1 point --
+    uniform 97% pruned, 5 / 15 epochs of retraining:     97.08 / 97.39% vs 96.10 / 97.02% (seed 0)
+    iterative, 4 rounds x 2 epochs, to 97%:              97.27% vs 96.53% (seed 0), 97.22% vs 96.61%
+    the paper's per-layer densities (12x), 5 epochs:     98.02% vs 97.88%, 97.94% vs 97.87%
+    a third of them (36x), 5 epochs:                     97.67% vs 96.57%, 97.42% vs 96.53%
+On this small, over-parameterised net, L1's near-zero weights make pruning cheap and retraining
+does not close the gap; the paper's AlexNet result (L2 better after retraining) may need a network
+without that much slack. Treat it as an open question to test, not a rule.
 """
 
 import time

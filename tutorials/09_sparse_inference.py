@@ -150,7 +150,7 @@ def main():
     print(f"* The {rows} x {cols} layer at batch 1: CSR {faster(b['dense_s'] / b['sparse_s'])} "
           f"({1e3 * b['dense_s']:.2f} ms dense, {1e3 * b['sparse_s']:.2f} ms CSR). A big layer at batch 1 "
           "is bound by reading its weights from memory, and CSR reads ~9% of them plus their "
-          "indices: on one thread minnet measured 2.7x for a 4096 x 9216 layer at 9% on a quiet machine, "
+          "indices: on one thread minnet measured 3.9x for a 4096 x 9216 layer at 9% (2.7x before it stored wide layers in column blocks), "
           "4.3-5.6x with both cores (`python -m minnet.bench sparse`).")
     print(f"* Load average while this ran: {load:.1f} on {cores} cores"
           + (" -- other programs competed for the CPU, so treat these timings as rough; rerun on a "
