@@ -19,7 +19,7 @@ calls, so a thread pool waking up is not counted against one call.
 Run:  python tutorials/09_sparse_inference.py [--quick] [--out DIR]
 --quick: a briefly trained model (6,000 images, 2 epochs, no retraining: speed and size do not
 depend on accuracy) and a 2048 x 4608 big layer. Full: 20 epochs on 60,000 images + 10 retraining
-epochs and the real 4096 x 9216 layer (78 s measured on a quiet 2-core machine).
+epochs and the real 4096 x 9216 layer (68 s measured on a 2-core machine).
 Exercise: ex07_csr.py (CSR from a dense matrix, and y = W x).
 """
 
