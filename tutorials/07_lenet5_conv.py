@@ -26,7 +26,9 @@ Run:  python tutorials/07_lenet5_conv.py [--quick] [--out DIR]
 --quick: 3,000 training images, 1 epoch per step, 1 round per phase, errors on 500 test images,
 sensitivity on 250. Full: 60,000 images, 30 dense epochs + 2 x 5 x 3 retraining epochs + 8 of
 fine-tuning, every step's learning rate annealed from 0.01 on a cosine, as the CLI does:
-TIME_FULL, ending RESULT_FULL.
+983 s measured on a 2-core machine (for 3 of its minutes shared with another run), ending dense
+0.62% -> 0.73% after the FC phase -> 0.75% after the conv phase -> 0.66% after fine-tuning, at
+12.4x fewer parameters (the paper: 0.80% -> 0.77% at 12x). conv1 was the most sensitive layer.
 """
 
 import time
