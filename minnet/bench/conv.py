@@ -57,6 +57,7 @@ class MinnetLeNet5:
             batch_size=BATCH_TRAIN, progress=False, threads=threads)   # compile / load the kernels
 
     def train_pass(self):
+        """One epoch of SGD over the benchmark's training slice (batch BATCH_TRAIN)."""
         fit(self.model, self.opt, self.x, self.y, epochs=1, batch_size=BATCH_TRAIN, progress=False,
             threads=self.threads)
 
@@ -91,6 +92,7 @@ class TorchLeNet5:
             self.opt.step()
 
     def train_pass(self):
+        """One epoch of SGD over the benchmark's training slice (batch BATCH_TRAIN)."""
         self._train(self.x, self.y)
 
     def infer(self, xb, calls=1):

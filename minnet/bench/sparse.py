@@ -135,6 +135,7 @@ def _time_fmt(seconds):
 
 
 def main(argv=None):
+    """``python -m minnet.bench sparse [--repeats R] [--pause S] [--burst S] [--json PATH] [--no-epoch]``."""
     p = argparse.ArgumentParser(prog="python -m minnet.bench sparse", description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=11, help="timed samples per case (default 11)")
     # OpenBLAS's threads spin for ~0.1-0.2 s after a call (measured here: a 2-thread CSR burst took
