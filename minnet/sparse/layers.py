@@ -10,8 +10,8 @@ view and gets back a contiguous X^T without copying, so only the first sparse la
 import numpy as np
 
 from minnet.errors import ShapeError
-from minnet.kernels.csr import (BLOCK_COLS, csr_column_blocks, csr_matmul_t, csr_matmul_t_serial, csr_matvec,
-                                csr_matvec_serial, csr_sddmm_t, csr_t_matmul_t,
+from minnet.kernels.csr import (BLOCK_COLS, csr_column_blocks, csr_matmul_t, csr_matmul_t_serial,
+                                csr_matvec, csr_matvec_serial, csr_sddmm_t, csr_t_matmul_t,
                                 csr_transpose_structure)
 from minnet.kernels.dense import relu_backward
 from minnet.layers.base import Layer, check_float_array
@@ -30,8 +30,9 @@ def csr_forward_t(block_ptr, indices, data, bias, relu, xt, out_t):
     """Y^T = act(W X^T + b) with the fastest of the four CSR forward kernels for this size.
 
     block_ptr (n_blocks, rows + 1) as in :mod:`minnet.kernels.csr` (a plain CSR indptr is
-    ``indptr[None, :]``), xt (cols, N) C-contiguous, out_t (rows, N). N = 1 uses the matrix-vector kernel on 1-D views;
-    fewer than PARALLEL_MIN_WORK multiply-adds run on one thread. Returns out_t.
+    ``indptr[None, :]``), xt (cols, N) C-contiguous, out_t (rows, N). N = 1 uses the
+    matrix-vector kernel on 1-D views; fewer than PARALLEL_MIN_WORK multiply-adds run on one
+    thread. Returns out_t.
     """
     n = xt.shape[1]
     serial = data.shape[0] * n < PARALLEL_MIN_WORK
@@ -67,7 +68,8 @@ class SparseDense(Layer):
     than BLOCK_COLS = 4096 inputs: the forward kernel then uses x in L1-sized blocks), described by
     ``block_ptr`` (n_blocks, out + 1); with one block, ``block_ptr[0]`` is the plain indptr.
 
-    params: "data" (nnz,) the kept weights in storage order, "b" (out,). grads have the same shapes, so
+    params: "data" (nnz,) the kept weights in storage order, "b" (out,). grads have the same
+    shapes, so
     :class:`minnet.optim.SGD` retrains the layer unchanged: it updates the data vector with an
     all-True mask (pruned connections are not stored, so nothing can bring them back) and weight
     decay / momentum act on exactly the surviving weights, as on the masked dense layer
