@@ -64,3 +64,16 @@ def test_command_line_writes_json_that_report_can_draw(tmp_path):
     curves = figdata.tradeoff_curves(result)
     assert len(curves) == 5                   # L1/L2 x with/without retraining + iterative L2
     assert all(pct.tolist() == [0, 60] for pct, _ in curves.values())
+
+
+def test_command_line_strengths_reach_training_and_retraining(tmp_path):
+    """--l1-strength 5e-4 (the paper's comparison: L1 at L2's strength) is what the models train
+    and retrain with; a negative strength is refused."""
+    from minnet.tradeoff import DEFAULT_STRENGTHS, main, run_tradeoff
+    out = tmp_path / "tradeoff.json"
+    assert main(["--out", str(out), "--quick", "--train-limit", "300", "--test-limit", "100",
+                 "--percents", "0", "--l1-strength", "5e-4"]) == 0
+    assert json.loads(out.read_text())["settings"]["strengths"] == {"l1": 5e-4, "l2": 5e-4}
+    assert DEFAULT_STRENGTHS["l1"] == 1e-4
+    with pytest.raises(ValueError, match="l1 strength"):
+        run_tradeoff(epochs=1, percents=(0,), train_limit=100, test_limit=50, strengths={"l1": -1.0})
