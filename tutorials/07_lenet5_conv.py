@@ -37,8 +37,8 @@ import numpy as np
 
 import minnet
 from minnet import figdata, plotting
-from minnet.pruning import (adjust_dropout, geometric_sparsity_schedule, keep_ratios_to_sparsities,
-                            make_optimizer, paper_keep_ratios, prune_model, retrain)
+from minnet.pruning import (adjust_dropout, geometric_sparsity_schedule, make_optimizer,
+                            paper_defaults, prune_model, retrain)
 from minnet.pruning.sensitivity import sensitivity_analysis
 from minnet.tutorial import mnist_slice, tutorial_args
 
@@ -46,11 +46,17 @@ from minnet.tutorial import mnist_slice, tutorial_args
 def main():
     args = tutorial_args(__file__, __doc__, quick_help="data slice, 1 epoch (CI, < 60 s)", out_help="figure")
     start = time.perf_counter()
+    # The recipe of `python -m minnet prune --model lenet5` (minnet/pruning/paper.py): 30 epochs,
+    # dropout 0.5, 5 rounds x 3 retraining epochs per phase, 8 epochs of fine-tuning.
+    recipe = paper_defaults("lenet5")
+    full_steps = (recipe["epochs"], recipe["rounds"], recipe["retrain_epochs"], recipe["finetune_epochs"])
     if args.quick:
-        n_train, n_test, n_sens, epochs, rounds, retrain_epochs, finetune_epochs = 3000, 500, 250, 1, 1, 1, 1
+        n_train, n_test, n_sens = 3000, 500, 250
+        epochs, rounds, retrain_epochs, finetune_epochs = 1, 1, 1, 1
         levels = (0, 50, 80, 90, 95)
-    else:     # the defaults of `python -m minnet prune --model lenet5` (minnet/pruning/paper.py)
-        n_train, n_test, n_sens, epochs, rounds, retrain_epochs, finetune_epochs = 60000, 10000, 2000, 30, 5, 3, 8
+    else:
+        n_train, n_test, n_sens = 60000, 10000, 2000
+        epochs, rounds, retrain_epochs, finetune_epochs = full_steps
         levels = (0, 20, 40, 50, 60, 70, 80, 90, 95, 97)
     (x, y), (x_test, y_test) = mnist_slice(n_train, n_test)
 
@@ -58,7 +64,7 @@ def main():
         return minnet.evaluate(model, x_test, y_test, batch_size=500)["error"]
 
     # -- 1. The network and the shapes through it -------------------------------------------------------
-    model = minnet.lenet5(seed=args.seed, dropout=0.5)     # dropout 0.5 between fc1 and fc2
+    model = minnet.lenet5(seed=args.seed, dropout=recipe["dropout"])   # dropout between fc1 and fc2
     print("== 1. LeNet-5: one image through the network ==")
     h = x[:1]
     print(f"input  {tuple(h.shape[1:])}")
@@ -98,9 +104,9 @@ def main():
     # Targets: the paper's keep ratios (fc1 7.5%, a little below the paper's 8%, so that the whole
     # model with its biases is >= 12x smaller). Each round keeps the same fraction of what is left
     # (geometric schedule); each retraining anneals again from 0.01, with a lighter L2.
-    keep = dict(paper_keep_ratios("lenet5"), fc1=0.075)
-    targets = keep_ratios_to_sparsities(keep)
-    opt = lambda n_epochs: cosine_sgd(1e-4, n_epochs)
+    targets = recipe["targets"]                                  # {layer: sparsity}
+    keep = {name: 1 - s for name, s in targets.items()}
+    opt = lambda n_epochs: cosine_sgd(recipe["retrain_reg_strength"], n_epochs)
     errors = {"dense": err_dense}
     epoch_seconds = {}
     for section, kind in ((4, "fc"), (5, "conv")):
@@ -148,7 +154,8 @@ def main():
              "Expected: FC-only retraining is cheaper (backward stops at fc1); here the machine's "
              "load hid it -- rerun on a quiet machine."))
     if args.quick:
-        full_epochs = 30 + 2 * 5 * 3 + 8      # the full mode: dense, 5 rounds x 3 per phase, fine-tune
+        dense_e, full_rounds, round_e, finetune_e = full_steps   # the full mode's epochs, all steps
+        full_epochs = dense_e + 2 * full_rounds * round_e + finetune_e
         print(f"* A full epoch on 60,000 images would take about {train_epoch_s * 60000 / n_train / 60:.1f} "
               f"min here (an estimate from this run), so the full mode's {full_epochs} epochs take about "
               f"{full_epochs * train_epoch_s * 60000 / n_train / 3600:.1f} h (less: frozen phases are cheaper).")

@@ -115,8 +115,8 @@ class SparseConv2D(Layer):
         return dx
 
     def _scipy_matrix(self):
-        self._scipy = shared_scipy_csr(self._scipy, self.params["data"], self.indices, self.block_ptr[0],
-                                       (self.geometry.out_channels, self.n_cols))
+        self._scipy = shared_scipy_csr(self._scipy, self.params["data"], self.indices,
+                                       self.block_ptr[0], (self.geometry.out_channels, self.n_cols))
         return self._scipy
 
     def astype(self, dtype):

@@ -69,11 +69,10 @@ class SparseDense(Layer):
     ``block_ptr`` (n_blocks, out + 1); with one block, ``block_ptr[0]`` is the plain indptr.
 
     params: "data" (nnz,) the kept weights in storage order, "b" (out,). grads have the same
-    shapes, so
-    :class:`minnet.optim.SGD` retrains the layer unchanged: it updates the data vector with an
-    all-True mask (pruned connections are not stored, so nothing can bring them back) and weight
-    decay / momentum act on exactly the surviving weights, as on the masked dense layer
-    (paper sec. 3.3: retrain the kept connections). ``block_ptr`` and ``indices`` are fixed.
+    shapes, so :class:`minnet.optim.SGD` retrains the layer unchanged: it updates the data vector
+    with an all-True mask (pruned connections are not stored, so nothing can bring them back)
+    and weight decay / momentum act on exactly the surviving weights, as on the masked dense
+    layer (paper sec. 3.3: retrain the kept connections). ``block_ptr`` and ``indices`` are fixed.
 
     backend: "minnet" (our Numba kernels) or "scipy" (scipy.sparse's CSR product, on plain CSR:
     one block) for forward; backward always uses the Numba kernels.

@@ -45,7 +45,8 @@ def layer_report(model, batch_size=1, repeats=20, backend="minnet", seed=0, paus
         rows.append({
             "layer": dense.name, "shape": f"{W.shape[0]}x{W.shape[1]}", "density": sparse.density,
             "dense_bytes": W.nbytes,
-            "sparse_bytes": sparse.params["data"].nbytes + sparse.indices.nbytes + sparse.block_ptr.nbytes,
+            "sparse_bytes": (sparse.params["data"].nbytes + sparse.indices.nbytes
+                             + sparse.block_ptr.nbytes),
             "dense_s": median(times["dense"]), "sparse_s": median(times["sparse"])})
     return rows
 
