@@ -1,13 +1,16 @@
 """Command line: ``python -m minnet train|prune --model lenet300|lenet5 [options]``.
 
-    python -m minnet prune --model lenet300               # the paper's pipeline, paper defaults
+    python -m minnet prune --model lenet300               # the paper's method: thresholds from
+                                                          # sensitivity on a validation split
     python -m minnet prune --model lenet5 --quick         # same pipeline, data slice, < 1 minute
+    python -m minnet prune --model mlp --hidden 500,150   # a network nobody tuned a recipe for
+    python -m minnet prune --recipe lenet300-paper-ratios # the paper's per-layer ratios instead
     python -m minnet prune --model lenet300 --config run.toml --seed 3 --out runs/x
     python -m minnet prune --out runs/x --resume          # continue a killed run, bit-identically
     python -m minnet train --model lenet300               # dense training only
 
-Settings are layered: RunConfig defaults < the model's paper defaults < --config TOML < --quick <
-flags. A run folder gets config.json (the settings and the command, written at the start),
+Settings are layered: the recipe (minnet.recipes: --recipe, else the model's own) < --config TOML <
+--quick < flags. A run folder gets config.json (the settings and the command, written at the start),
 checkpoint.npz (after every epoch and prune round), dense.npz, pruned.npz (prune) or model.npz
 (train), history.json and report.json.
 """
@@ -18,36 +21,51 @@ import shlex
 import sys
 from pathlib import Path
 
-from minnet.config import config_from_dict, load_config_file
+import numpy as np
+
+from minnet.config import LR_POLICIES, METHODS, MODELS, REGULARIZATIONS, config_from_dict, load_config_file
 from minnet.errors import CheckpointError, ConfigError, DataError
 from minnet.model import Sequential
-from minnet.pruning.paper import QUICK_OVERRIDES, paper_defaults
+from minnet.recipes import RECIPES, default_recipe_name, quick_overrides, recipe_changes
 from minnet.pruning.pipeline import CHECKPOINT, run_pipeline, save_run_json
 from minnet.report import build_report, format_report
 from minnet.report_html import add_report_parser
 
 
-def build_model(cfg):
-    """The network named by cfg.model, initialised from ``seed`` (a function seed -> Sequential)."""
+def build_model(cfg, data=None):
+    """The network named by cfg.model, initialised from ``seed`` (a function seed -> Sequential).
+
+    For "mlp" the input and output sizes come from ``data`` (any IDX dataset): H x W inputs, one
+    output per class of the training labels.
+    """
     from minnet import models  # at call time: lenet5 lives in models.py next to lenet_300_100
     if cfg.model == "lenet300":
         return lambda seed: models.lenet_300_100(seed=seed, dropout=cfg.dropout)
-    if not hasattr(models, "lenet5"):
-        raise ConfigError("model 'lenet5' is not available in minnet.models yet")
-    return lambda seed: models.lenet5(seed=seed, dropout=cfg.dropout)
+    if cfg.model == "mlp":
+        (x, y) = data[0]
+        n_in, classes = int(np.prod(x.shape[1:])), int(y.max()) + 1
+        return lambda seed: models.mlp(cfg.hidden, n_in, classes, seed=seed, dropout=cfg.dropout)
+    return lambda seed: models.lenet5(seed=seed, dropout=cfg.dropout, conv_relu=cfg.conv_relu)
 
 
 def load_data(cfg):
-    """MNIST (or the IDX dataset in cfg.data), cut to cfg.train_limit / cfg.test_limit examples."""
-    from minnet.data import load_idx_dataset, load_mnist
+    """(train, validation, test) splits and the split's record for report.json.
+
+    MNIST (or the IDX dataset in cfg.data), the training images cut to cfg.train_limit, then
+    cfg.val_size of them held out (seeded by cfg.seed), the test images cut to cfg.test_limit.
+    """
+    from minnet.data import load_idx_dataset, load_mnist, split_validation
     (x, y), (xt, yt) = load_mnist() if cfg.data is None else load_idx_dataset(cfg.data)
+    if cfg.model in ("lenet300", "lenet5") and x.shape[1:] != (1, 28, 28):
+        raise ConfigError(f"model {cfg.model!r} takes 28x28 images, the data has {x.shape[2:]}; "
+                          "use --model mlp for other image sizes")
     if cfg.train_limit:
         x, y = x[:cfg.train_limit], y[:cfg.train_limit]
     if cfg.test_limit:
         xt, yt = xt[:cfg.test_limit], yt[:cfg.test_limit]
-    if cfg.model == "lenet300":
-        x, xt = x.reshape(len(x), -1), xt.reshape(len(xt), -1)
-    return (x, y), (xt, yt)
+    train, val, split = split_validation(x, y, cfg.val_size, cfg.seed)
+    split["test_size"] = len(xt)
+    return (train, val, (xt, yt)), split
 
 
 def _parse_target(text):
@@ -66,10 +84,17 @@ def make_parser():
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("train", "train a dense model"), ("prune", "train, then prune + retrain")):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--model", choices=("lenet300", "lenet5"))
+        p.add_argument("--model", choices=MODELS)
+        p.add_argument("--recipe", choices=RECIPES,
+                       help="start from this named recipe (minnet/recipes.py); default: the model's")
         p.add_argument("--config", help="TOML file with RunConfig keys")
         p.add_argument("--seed", type=int)
         p.add_argument("--data", help="folder with an IDX dataset (MNIST's file names)")
+        p.add_argument("--val-size", dest="val_size", type=int,
+                       help="training images held out for every decision (default 5000)")
+        p.add_argument("--hidden", help="model mlp: hidden layer sizes, e.g. 500,150")
+        p.add_argument("--conv-relu", dest="conv_relu", action=argparse.BooleanOptionalAction,
+                       help="model lenet5: ReLU after conv1 and conv2")
         if name == "prune":
             p.add_argument("--dense-model", dest="dense_model",
                            help="prune this trained model (.npz, e.g. from `train`) instead of training")
@@ -81,15 +106,21 @@ def make_parser():
         p.add_argument("--epochs", type=int)
         p.add_argument("--batch-size", dest="batch_size", type=int)
         p.add_argument("--lr", type=float)
-        p.add_argument("--lr-policy", dest="lr_policy", choices=("inv", "constant", "cosine"))
+        p.add_argument("--lr-policy", dest="lr_policy", choices=LR_POLICIES)
         p.add_argument("--momentum", type=float)
-        p.add_argument("--regularization", choices=("l1", "l2"))
+        p.add_argument("--regularization", choices=REGULARIZATIONS)
         p.add_argument("--reg-strength", dest="reg_strength", type=float)
         p.add_argument("--dropout", type=float)
         p.add_argument("--train-limit", dest="train_limit", type=int)
         p.add_argument("--test-limit", dest="test_limit", type=int)
         if name == "prune":
-            p.add_argument("--method", choices=("std", "sparsity", "global"))
+            p.add_argument("--method", choices=METHODS,
+                           help="sensitivity (default: each layer's threshold from its own scan on "
+                           "the validation split), or explicit --target values for std, sparsity, "
+                           "global, probabilistic")
+            p.add_argument("--compression", type=float,
+                           help="method sensitivity: target compression of the whole model "
+                           "(default 12)")
             p.add_argument("--target", dest="targets", action="append", type=_parse_target,
                            metavar="LAYER=VALUE", help="final sparsity (or quality) of a layer; "
                            "repeat per layer; 'all=VALUE' for --method global")
@@ -99,9 +130,9 @@ def make_parser():
             p.add_argument("--retrain-epochs", dest="retrain_epochs", type=int)
             p.add_argument("--retrain-lr", dest="retrain_lr", type=float)
             p.add_argument("--retrain-lr-policy", dest="retrain_lr_policy",
-                           choices=("inv", "constant", "cosine"))
+                           choices=LR_POLICIES)
             p.add_argument("--retrain-regularization", dest="retrain_regularization",
-                           choices=("l1", "l2"))
+                           choices=REGULARIZATIONS)
             p.add_argument("--retrain-reg-strength", dest="retrain_reg_strength", type=float)
             p.add_argument("--finetune-epochs", dest="finetune_epochs", type=int,
                            help="after the last round, retrain all layers together this many epochs")
@@ -117,19 +148,31 @@ _NOT_CONFIG = ("command", "config", "out", "resume", "overwrite", "quick", "no_p
 
 
 def resolve_config(args):
-    """Layer the settings: defaults < paper defaults < --config < --quick < flags; validated."""
+    """Layer the settings: recipe < --config < --quick < flags; validated.
+
+    The recipe is --recipe, else the config file's "recipe", else the one named after the model.
+    """
     file_values = load_config_file(args.config) if args.config else {}
-    model = args.model or file_values.get("model") or "lenet300"
-    values = {"model": model, **paper_defaults(model)} if isinstance(model, str) and \
-        model in ("lenet300", "lenet5") else {"model": model}
+    model = args.model or file_values.get("model")
+    name = args.recipe or file_values.get("recipe") or default_recipe_name(model or "lenet300")
+    if not isinstance(name, str):
+        raise ConfigError(f"config key 'recipe': expected a recipe name, got {name!r}")
+    values = recipe_changes(name)
+    if model is not None:
+        values["model"] = model
     values.update(file_values)
     if args.quick:
-        values.update(QUICK_OVERRIDES.get(model, QUICK_OVERRIDES["lenet300"]))
+        values.update(quick_overrides(values.get("model", "lenet300")))
     for key, value in vars(args).items():
         if key in _NOT_CONFIG or value is None:
             continue
         if key == "targets":
             value = dict(value)
+        elif key == "hidden":
+            try:
+                value = [int(v) for v in value.split(",") if v.strip()]
+            except ValueError:
+                raise ConfigError(f"--hidden: expected comma-separated integers, got {value!r}") from None
         elif key == "phases":
             value = [v.strip() for v in value.split(",") if v.strip()]
         elif key == "schedule" and value not in ("geometric", "linear"):
@@ -169,12 +212,15 @@ def _run(args, argv):
         if args.overwrite and (out / CHECKPOINT).exists():
             (out / CHECKPOINT).unlink()
         save_run_json(out / "config.json", {"command": command, "config": cfg.to_dict()})
-    data = load_data(cfg)
+    data, split = load_data(cfg)
     progress = False if args.no_progress else None
-    meta = run_pipeline(cfg, build_model(cfg), data, out, resume=args.resume, progress=progress)
+    meta = run_pipeline(cfg, build_model(cfg, data), data, out, resume=args.resume,
+                        progress=progress)
+    meta["split"] = split
     model = meta.pop("model")
     save_run_json(out / "history.json", meta["history"])
-    sample = data[1][0][:1000]
+    # Activations (Act%) are measured on held-out training images: the test set only gives errors.
+    sample = (data[1][0] if len(data[1][0]) else data[0][0])[:1000]
     if args.command == "train":
         (out / "dense.npz").replace(out / "model.npz")
         (out / "pruned.npz").unlink(missing_ok=True)

@@ -12,18 +12,35 @@ from dataclasses import dataclass, field
 
 from minnet.errors import ConfigError
 
-MODELS = ("lenet300", "lenet5")
+# Every list of choices, defined once: the CLI's argparse takes its choices= from here.
+MODELS = ("lenet300", "lenet5", "mlp")
+LR_POLICIES = ("inv", "constant", "cosine")
+REGULARIZATIONS = ("l1", "l2")
+# How per-layer targets are chosen. "sensitivity" is the paper's method (sec. 2 + Fig. 6): a scan of
+# each layer on the validation split sets its quality parameter; the others take explicit targets.
+PRUNE_METHODS = ("std", "sparsity", "global", "probabilistic")
+METHODS = ("sensitivity",) + PRUNE_METHODS
+PHASES = ("fc", "conv", "all")
+SCHEDULES = ("geometric", "linear")
 
 
 @dataclass
 class RunConfig:
-    """Every setting of ``python -m minnet train|prune`` (paper defaults come from minnet.pruning.paper).
+    """Every setting of ``python -m minnet train|prune``; the defaults are the generic recipe.
+
+    These defaults are what a network nobody tuned gets (``--model mlp``); the named recipes of
+    :mod:`minnet.recipes` change only what was measured to matter for their network, each change
+    with its validation numbers beside it.
 
     Phases of a run: dense training (``epochs`` at ``lr``, ``regularization``), then for every entry of
     ``phases`` (layer kinds, e.g. ["fc", "conv"] = prune and retrain FC with conv frozen, then conv
     with FC frozen; "all" = both at once) ``rounds`` rounds of prune -> retrain
-    (``retrain_epochs`` at ``retrain_lr``, default lr / 10, with ``retrain_regularization``),
+    (``retrain_epochs`` at ``retrain_lr``, None meaning lr / 10 as in the paper's sec. 4.1, with ``retrain_regularization``),
     then, if ``finetune_epochs`` > 0, one retraining of all layers together at the same settings.
+    ``method`` "sensitivity" (the default, the paper's method) scans every prunable layer alone on
+    the validation split (``val_size`` held-out training images), gives each layer a quality
+    parameter from its own curve so that the whole model reaches ``compression``, and prunes to it
+    over the rounds (:mod:`minnet.pruning.allocate`). The other methods take ``targets``.
     ``targets`` maps layer names to their final sparsity (method "sparsity"), final quality
     parameter (method "std") or, under the key "all", the one global sparsity (method "global").
     ``schedule`` is "geometric" (sparsity) / "linear" (quality) or an explicit list, one entry per
@@ -31,29 +48,34 @@ class RunConfig:
     """
 
     model: str = "lenet300"
+    recipe: str | None = None             # the named recipe these settings started from (a record)
     seed: int = 0
     data: str | None = None
     dense_model: str | None = None        # prune this trained model (.npz) instead of training one
     train_limit: int | None = None        # use only the first N training images (smoke tests)
     test_limit: int | None = None
+    val_size: int = 5000                  # training images held out for every decision (seeded)
+    hidden: list = field(default_factory=lambda: [500, 150])   # model "mlp": hidden layer sizes
+    conv_relu: bool = False               # model "lenet5": ReLU after conv1 and conv2
     batch_size: int = 64
-    epochs: int = 20
+    epochs: int = 30
     lr: float = 0.01
     lr_policy: str = "inv"                # Caffe's LeNet solver: inv, gamma 1e-4, power 0.75
     momentum: float = 0.9
     regularization: str = "l2"            # "l2" or "l1" for dense training (paper sec. 3.1)
     reg_strength: float = 5e-4
-    dropout: float = 0.0
-    method: str = "sparsity"
+    dropout: float = 0.3
+    method: str = "sensitivity"
+    compression: float = 12.0             # method "sensitivity": whole-model target, biases counted
     targets: dict = field(default_factory=dict)
-    rounds: int = 3
+    rounds: int = 6
     schedule: str | list = "geometric"
     phases: list = field(default_factory=lambda: ["fc"])
-    retrain_epochs: int = 10
-    retrain_lr: float | None = None       # None: lr / 10, the paper's choice for LeNet (sec. 3.3)
-    retrain_lr_policy: str = "inv"
+    retrain_epochs: int = 12
+    retrain_lr: float | None = 0.005      # None: lr / 10, the paper's rule for LeNet (sec. 4.1)
+    retrain_lr_policy: str = "constant"
     retrain_regularization: str = "l2"
-    retrain_reg_strength: float = 5e-4
+    retrain_reg_strength: float = 1e-4
     finetune_epochs: int = 0              # after the last round: retrain all layers together
     adjust_dropout: bool = True
     reinit: bool = False                  # the sec. 3.3 ablation: re-initialise the survivors
@@ -69,7 +91,8 @@ class RunConfig:
 
 # The accepted Python types of each field (int is accepted where a float is expected).
 _TYPES = {
-    "model": (str,), "seed": (int,), "data": (str, type(None)), "dense_model": (str, type(None)),
+    "model": (str,), "recipe": (str, type(None)), "seed": (int,), "val_size": (int,),
+    "hidden": (list,), "conv_relu": (bool,), "compression": (float, int), "data": (str, type(None)), "dense_model": (str, type(None)),
     "train_limit": (int, type(None)),
     "test_limit": (int, type(None)), "batch_size": (int,), "epochs": (int,), "lr": (float, int),
     "lr_policy": (str,), "momentum": (float, int), "regularization": (str,),
@@ -79,11 +102,11 @@ _TYPES = {
     "retrain_regularization": (str,), "retrain_reg_strength": (float, int),
     "finetune_epochs": (int,), "adjust_dropout": (bool,), "reinit": (bool,),
 }
-_CHOICES = {"model": MODELS, "lr_policy": ("inv", "constant", "cosine"),
-            "retrain_lr_policy": ("inv", "constant", "cosine"),
-            "regularization": ("l1", "l2"), "retrain_regularization": ("l1", "l2"),
-            "method": ("std", "sparsity", "global")}
-_NON_NEGATIVE = ("seed", "epochs", "retrain_epochs", "finetune_epochs", "reg_strength", "retrain_reg_strength", "lr")
+_CHOICES = {"model": MODELS, "lr_policy": LR_POLICIES, "retrain_lr_policy": LR_POLICIES,
+            "regularization": REGULARIZATIONS, "retrain_regularization": REGULARIZATIONS,
+            "method": METHODS}
+_NON_NEGATIVE = ("seed", "epochs", "retrain_epochs", "finetune_epochs", "reg_strength",
+                 "retrain_reg_strength", "lr", "val_size")
 _POSITIVE = ("batch_size", "rounds", "train_limit", "test_limit")
 
 
@@ -104,9 +127,20 @@ def check_config(cfg: RunConfig) -> RunConfig:
         if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"config key 'targets.{name}': expected a number, got {value!r}")
     for kinds in cfg.phases:
-        if kinds not in ("fc", "conv", "all"):
-            raise ConfigError(f"config key 'phases': entries must be 'fc', 'conv' or 'all', got {kinds!r}")
-    if isinstance(cfg.schedule, str) and cfg.schedule not in ("geometric", "linear"):
+        if kinds not in PHASES:
+            raise ConfigError(f"config key 'phases': entries must be one of {list(PHASES)}, got {kinds!r}")
+    for size in cfg.hidden:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigError(f"config key 'hidden': layer sizes must be integers >= 1, got {size!r}")
+    if not cfg.hidden:
+        raise ConfigError("config key 'hidden': give at least one hidden layer size")
+    if not (1.0 <= cfg.compression < 1e6) or cfg.compression != cfg.compression:
+        raise ConfigError(f"config key 'compression': the target compression must be >= 1 "
+                          f"(e.g. 12 for 12x fewer parameters), got {cfg.compression!r}")
+    if cfg.method == "sensitivity" and cfg.phases and cfg.val_size < 1:
+        raise ConfigError("method 'sensitivity' decides each layer's threshold on the validation "
+                          "split; set val_size >= 1 (default 5000) or choose another --method")
+    if isinstance(cfg.schedule, str) and cfg.schedule not in SCHEDULES:
         raise ConfigError(f"config key 'schedule': {cfg.schedule!r} is not 'geometric', 'linear' or a list")
     if not 0.0 <= cfg.dropout < 1.0 or not 0.0 <= cfg.momentum < 1.0:
         raise ConfigError("config keys 'dropout' and 'momentum' must lie in [0, 1)")

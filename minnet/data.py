@@ -246,3 +246,27 @@ def load_mnist(directory=None, verify=True):
         raise DataError(f"{directory}: expected MNIST's 60000 + 10000 images of 28x28, got {train[0].shape} and "
                         f"{test[0].shape}; this is another dataset, load it with load_idx_dataset()")
     return train, test
+
+
+def split_validation(x, y, size, seed):
+    """Hold out ``size`` training examples as a validation split (Han et al. decide nothing on test).
+
+    x: (N, ...), y: (N,); size: 0 <= size < N; seed: the run's seed. The held-out indices are
+    ``default_rng(SeedSequence([seed, 1])).permutation(N)[:size]`` sorted; the rest, in their
+    original order, stay for training, so size = 0 returns the data unchanged.
+    Returns ((x_train, y_train), (x_val, y_val), record) where record describes the split for
+    report.json: {"validation_size", "train_size", "seed", "rule", "validation_indices_sha256"}.
+    """
+    n = len(x)
+    if len(y) != n:
+        raise DataError(f"split_validation: {n} inputs but {len(y)} labels")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 0 <= size < n:
+        raise DataError(f"validation size must be an integer in [0, {n}) (the training set has {n} "
+                        f"examples), got {size!r}; lower --val-size")
+    held = np.sort(np.random.default_rng(np.random.SeedSequence([int(seed), 1])).permutation(n)[:size])
+    keep = np.ones(n, dtype=bool)
+    keep[held] = False
+    record = {"validation_size": int(size), "train_size": int(n - size), "seed": int(seed),
+              "rule": "sorted(default_rng(SeedSequence([seed, 1])).permutation(N)[:validation_size])",
+              "validation_indices_sha256": hashlib.sha256(held.astype("<i8").tobytes()).hexdigest()}
+    return (x[keep], y[keep]), (x[held], y[held]), record

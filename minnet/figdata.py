@@ -11,7 +11,7 @@ Figures (Han et al. 2015):
     neuron_input_masks     -        the 28 x 28 receptive field kept by a few fc1 neurons
     sensitivity_curves     Fig. 6   accuracy vs sparsity, one curve per layer
     tradeoff_curves        Fig. 5   accuracy loss vs fraction pruned (L1/L2, retrain or not)
-    training_curves        -        test error over the epochs of a run, across prune rounds
+    training_curves        -        validation error over the epochs of a run, across prune rounds
     layer_kept             Table 2  per-layer weights and FLOPs kept
 """
 
@@ -142,12 +142,12 @@ def tradeoff_curves(result):
 
 
 def training_curves(history):
-    """Test error per epoch over a whole run, with the step each epoch belongs to.
+    """Validation error per epoch over a whole run, with the step each epoch belongs to.
 
     history: report["history"] / history.json, a list of per-step fit histories
-    [{"step": "train"|"retrain", "phase", "round", "epoch": [...], "test_acc": [...], ...}].
-    Returns {"epoch": (E,) running epoch number 1..E over all steps, "test_error": (E,) in percent
-    (NaN where a step had no test set), "train_loss": (E,), "steps": [{"label", "start", "end"}]}
+    [{"step": "train"|"retrain", "phase", "round", "epoch": [...], "val_acc": [...], ...}].
+    Returns {"epoch": (E,) running epoch number 1..E over all steps, "val_error": (E,) in percent
+    (NaN where a step had no validation set), "train_loss": (E,), "steps": [{"label", "start", "end"}]}
     where start/end are the running epoch numbers of a step's first and last epoch.
     """
     errors, losses, steps, n = [], [], [], 0
@@ -155,12 +155,12 @@ def training_curves(history):
         k = len(h["epoch"])
         if k == 0:
             continue
-        errors += [np.nan if a is None else 100.0 * (1.0 - a) for a in h["test_acc"]]
+        errors += [np.nan if a is None else 100.0 * (1.0 - a) for a in h["val_acc"]]
         losses += list(h["loss"])
         label = "dense training" if h["step"] == "train" else f"retrain {h['phase']} round {h['round']}"
         steps.append({"label": label, "start": n + 1, "end": n + k})
         n += k
-    return {"epoch": np.arange(1, n + 1), "test_error": np.array(errors, dtype=float),
+    return {"epoch": np.arange(1, n + 1), "val_error": np.array(errors, dtype=float),
             "train_loss": np.array(losses, dtype=float), "steps": steps}
 
 

@@ -30,7 +30,7 @@ def lenet_300_100(seed=0, dropout=0.0, dtype=np.float32):
     return Sequential(layers)
 
 
-def lenet5(seed=0, dropout=0.0, dtype=np.float32):
+def lenet5(seed=0, dropout=0.0, conv_relu=False, dtype=np.float32):
     """Caffe's LeNet-5 as used in the paper (Table 3): 431,080 parameters.
 
     Input (N, 1, 28, 28) -> logits (N, 10):
@@ -41,16 +41,20 @@ def lenet5(seed=0, dropout=0.0, dtype=np.float32):
         flatten            -> (N, 800)
         fc1    500 + ReLU                       400,500 params
         fc2    10                                 5,010 params
-    As in Caffe's lenet_train_test.prototxt there is no ReLU after the convolutions.
+    As in Caffe's lenet_train_test.prototxt there is no ReLU after the convolutions, unless
+    ``conv_relu=True``: then conv1 and conv2 output max(z, 0). The paper's Table 3 reports Act% of
+    82% / 72% for conv1 / conv2, which only rectified outputs can have (without a ReLU almost every
+    conv output is nonzero), so its LeNet-5 likely had them. Same seed, same initial weights.
     ``dropout`` > 0 inserts Dropout between fc1 and fc2 (Caffe's LeNet has none; it is here for the
     sec. 3.2 dropout adjustment, which rescales it after every prune of fc1).
     """
     seeds = np.random.SeedSequence(seed).spawn(5)
     rng = [np.random.default_rng(s) for s in seeds[:4]]
+    act = "relu" if conv_relu else None   # max-pooling commutes with ReLU, so the order is free
     layers = [
-        Conv2D(1, 20, 5, rng=rng[0], dtype=dtype, name="conv1"),
+        Conv2D(1, 20, 5, activation=act, rng=rng[0], dtype=dtype, name="conv1"),
         MaxPool2D(2, stride=2, name="pool1"),
-        Conv2D(20, 50, 5, rng=rng[1], dtype=dtype, name="conv2"),
+        Conv2D(20, 50, 5, activation=act, rng=rng[1], dtype=dtype, name="conv2"),
         MaxPool2D(2, stride=2, name="pool2"),
         Flatten(name="flatten"),
         Dense(800, 500, activation="relu", rng=rng[2], dtype=dtype, name="fc1"),
@@ -58,6 +62,30 @@ def lenet5(seed=0, dropout=0.0, dtype=np.float32):
     if dropout:
         layers.append(Dropout(dropout, seed=seeds[4], name="drop1"))
     layers.append(Dense(500, 10, rng=rng[3], dtype=dtype, name="fc2"))
+    return Sequential(layers)
+
+
+def mlp(hidden=(500, 150), in_features=784, classes=10, seed=0, dropout=0.0, dtype=np.float32):
+    """A multilayer perceptron: in_features -> hidden[0] -> ... -> classes, ReLU between layers.
+
+    Layers fc1, fc2, ... (the last has no activation: it outputs logits (N, classes)); input
+    (N, in_features) or (N, 1, H, W) with H * W = in_features. ``dropout`` > 0 inserts Dropout after
+    every hidden layer. mlp((300, 100)) has LeNet-300-100's shapes, but draws its own initial weights
+    (one SeedSequence child per layer, then one per dropout layer). For networks nobody tuned a recipe
+    for, e.g. ``python -m minnet prune --model mlp --hidden 500,150``.
+    """
+    sizes = [int(in_features), *(int(h) for h in hidden), int(classes)]
+    if any(s < 1 for s in sizes) or any(not float(h).is_integer() for h in hidden):
+        raise ValueError(f"mlp: layer sizes must be positive integers, got {sizes}")
+    n = len(sizes) - 1
+    seeds = np.random.SeedSequence(seed).spawn(2 * n)
+    layers = [Flatten(name="flatten")]
+    for i in range(n):
+        last = i == n - 1
+        layers.append(Dense(sizes[i], sizes[i + 1], activation=None if last else "relu",
+                            rng=np.random.default_rng(seeds[i]), dtype=dtype, name=f"fc{i + 1}"))
+        if dropout and not last:
+            layers.append(Dropout(dropout, seed=seeds[n + i], name=f"drop{i + 1}"))
     return Sequential(layers)
 
 

@@ -161,15 +161,15 @@ def plot_tradeoff(curves, ylim=(-5.0, 1.0)):
 
 
 def plot_training_curves(curves, prune_errors=None):
-    """Test error over every epoch of a run, dense training then each retraining round.
+    """Validation error over every epoch of a run, dense training then each retraining round.
 
-    curves: :func:`minnet.figdata.training_curves`; prune_errors: optional list of test errors (%)
+    curves: :func:`minnet.figdata.training_curves`; prune_errors: optional list of validation errors (%)
     measured right after each prune, drawn as red crosses where the next step starts.
     """
     fig = new_figure(7, 3.8)
     ax = fig.subplots()
-    ax.plot(curves["epoch"], curves["test_error"], marker="o", ms=3, color="tab:blue",
-            label="test error after epoch")
+    ax.plot(curves["epoch"], curves["val_error"], marker="o", ms=3, color="tab:blue",
+            label="validation error after epoch")
     for i, step in enumerate(curves["steps"]):
         ax.axvspan(step["start"] - 0.5, step["end"] + 0.5, color="0.9" if i % 2 else "white", zorder=0)
         ax.text((step["start"] + step["end"]) / 2, 1.0, step["label"], transform=ax.get_xaxis_transform(),
@@ -179,7 +179,7 @@ def plot_training_curves(curves, prune_errors=None):
         ax.plot(starts[:len(prune_errors)], prune_errors[:len(starts)], "x", color="tab:red", ms=7,
                 label="right after pruning")
     ax.set_xlabel("epoch (over the whole run)")
-    ax.set_ylabel("test error (%)")
+    ax.set_ylabel("validation error (%)")
     ax.set_yscale("log")               # errors of 1.5% and 40% on one readable axis
     ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))

@@ -20,8 +20,12 @@ def build_report(*, command, cfg, dense_model, model, meta, sample):
         "seed": cfg.seed,
         "command": command,
         "config": cfg.to_dict(),
-        "error_before": meta["error_before"],
+        "error_before": meta["error_before"],          # test set: reported, never used to choose
         "error_after": meta["error_after"],
+        "val_error_before": meta.get("val_error_before"),   # validation split: what decided
+        "val_error_after": meta.get("val_error_after"),
+        "split": meta.get("split"),
+        "sensitivity": meta.get("sensitivity"),
         "params_before": dense_totals["params"],
         "params_after": totals["remaining_params"],
         "compression": dense_totals["params"] / totals["remaining_params"],
@@ -34,10 +38,15 @@ def build_report(*, command, cfg, dense_model, model, meta, sample):
 
 
 def table1_line(report):
-    """One line in the form of the paper's Table 1: error before -> after, params, compression."""
-    return (f"{report['model']}: top-1 error {100 * report['error_before']:.2f}% -> "
+    """One line in the form of the paper's Table 1: test error before -> after, params,
+    compression, and the validation errors that guided the run (when there was a split)."""
+    line = (f"{report['model']}: top-1 test error {100 * report['error_before']:.2f}% -> "
             f"{100 * report['error_after']:.2f}%, parameters {report['params_before']:,} -> "
             f"{report['params_after']:,}, compression {report['compression']:.1f}x")
+    if report.get("val_error_before") is not None and report.get("val_error_after") is not None:
+        line += (f" (validation {100 * report['val_error_before']:.2f}% -> "
+                 f"{100 * report['val_error_after']:.2f}%)")
+    return line
 
 
 def format_report(report):

@@ -17,6 +17,8 @@ import html
 import json
 from pathlib import Path
 
+import numpy as np
+
 from minnet import figdata, plotting
 from minnet.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from minnet.model import Sequential
@@ -73,16 +75,24 @@ def load_run(run_dir):
 
 def compute_sensitivity(run_dir, report, dense, sparsities=tuple(range(0, 100, 10)), n_jobs=1,
                         save=True):
-    """Sensitivity rows (Fig. 6) of the dense model on the run's own test data.
+    """Sensitivity rows (Fig. 6) of the dense model on the run's own validation split.
 
-    The data comes from the run's config (same MNIST slice as the run); with ``save`` the rows are
-    also written to RUN_DIR/sensitivity.json, so the next report reuses them.
+    A run of method "sensitivity" already holds its scan in report.json: those rows are used as
+    they are. Otherwise the data comes from the run's config (same slice and split as the run);
+    with ``save`` the rows are also written to RUN_DIR/sensitivity.json, so the next report
+    reuses them.
     """
-    from minnet.cli import load_data          # at call time: cli imports this module
-    from minnet.config import config_from_dict
-    from minnet.pruning.sensitivity import sensitivity_analysis
-    _, (xt, yt) = load_data(config_from_dict(report["config"]))
-    rows = sensitivity_analysis(dense, xt, yt, sparsities=list(sparsities), n_jobs=n_jobs)
+    if (report.get("sensitivity") or {}).get("scan"):
+        rows = report["sensitivity"]["scan"]
+    else:
+        from minnet.cli import load_data          # at call time: cli imports this module
+        from minnet.config import config_from_dict
+        from minnet.pruning.sensitivity import sensitivity_analysis
+        (_, (xv, yv), _), _ = load_data(config_from_dict(report["config"]))
+        if not len(xv):
+            raise RunFolderError("this run held out no validation images (val_size 0): its "
+                                 "sensitivity cannot be measured without touching the test set")
+        rows = sensitivity_analysis(dense, xv, yv, sparsities=list(sparsities), n_jobs=n_jobs)
     if save:
         atomic_write_json(Path(run_dir) / "sensitivity.json", rows)
     return rows
@@ -115,12 +125,14 @@ def build_figures(report, dense, pruned, sensitivity=None, tradeoff=None, log_hi
         figures["fig4_mask"] = plotting.plot_fig4_mask(figdata.fig4_mask_image(mask),
                                                        figdata.input_keep_map(mask))
         figures["neuron_masks"] = plotting.plot_neuron_masks(*figdata.neuron_input_masks(mask, 8))
-    prune_errors = [100 * r["error_after_prune"] for r in report["rounds"]]
+    prune_errors = [np.nan if r.get("val_error_after_prune") is None else
+                    100 * r["val_error_after_prune"] for r in report["rounds"]]
     figures["training_curves"] = plotting.plot_training_curves(
         figdata.training_curves(report["history"]), prune_errors)
     figures["layer_kept"] = plotting.plot_layer_kept(figdata.layer_kept(report))
     if sensitivity:
-        dense_acc = 1.0 - report["error_before"] if report.get("error_before") is not None else None
+        before = report.get("val_error_before")
+        dense_acc = None if before is None else 1.0 - before
         figures["sensitivity"] = plotting.plot_sensitivity(figdata.sensitivity_curves(sensitivity),
                                                            dense_acc)
     if tradeoff:
@@ -156,10 +168,11 @@ def render_html(report, pngs):
     so the page is a single file with no server and no external files.
     """
     err = lambda e: "-" if e is None else f"{100 * e:.2f}%"
-    t1 = _table(["Network", "Top-1 error", "Parameters", "Compression"], [
-        [f"{report['model']} ref", err(report["error_before"]), f"{report['params_before']:,}", ""],
-        [f"{report['model']} pruned", err(report["error_after"]), f"{report['params_after']:,}",
-         f"{report['compression']:.1f}x"]])
+    t1 = _table(["Network", "Top-1 test error", "Validation error", "Parameters", "Compression"], [
+        [f"{report['model']} ref", err(report["error_before"]), err(report.get("val_error_before")),
+         f"{report['params_before']:,}", ""],
+        [f"{report['model']} pruned", err(report["error_after"]), err(report.get("val_error_after")),
+         f"{report['params_after']:,}", f"{report['compression']:.1f}x"]])
     paper = _paper_kept(report["model"])
     k = lambda n: f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.1f}K"
     rows = [[r["name"], k(r["weights"]), k(r["flops"]), f"{r['act_pct']:.0f}%",
@@ -169,9 +182,10 @@ def render_html(report, pngs):
     rows.append(["Total", k(tot["weights"]), k(tot["flops"]), "", f"{tot['remaining_pct']:.1f}%",
                  f"{tot['remaining_flops_pct']:.1f}%", ""])
     t2 = _table(["Layer", "Weights", "FLOP", "Act%", "Weights%", "FLOP%", "Weights% (paper)"], rows)
-    t3 = _table(["Phase", "Round", "Kept", "Error after prune", "Error after retrain"], [
+    t3 = _table(["Phase", "Round", "Kept", "Validation error after prune", "... after retrain"], [
         [r["phase"], r["round"], ", ".join(f"{n} {100 * v:.1f}%" for n, v in r["kept"].items()),
-         err(r["error_after_prune"]), err(r["error_after_retrain"])] for r in report["rounds"]])
+         err(r.get("val_error_after_prune")), err(r.get("val_error_after_retrain"))]
+        for r in report["rounds"]])
     figs = "".join(
         f'<figure><img alt="{stem}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         f"<figcaption>{html.escape(CAPTIONS.get(stem, stem))}</figcaption></figure>"

@@ -40,7 +40,7 @@ class Callback:
         """Called after every optimiser step; logs has "loss" and "lr"."""
 
     def on_epoch_end(self, epoch, logs):
-        """Called after every epoch; logs has loss, train_acc, test_loss, test_acc, seconds."""
+        """Called after every epoch; logs has loss, train_acc, val_loss, val_acc, seconds."""
 
 
 def evaluate(model, x, y, batch_size=1000):
@@ -77,7 +77,7 @@ def check_finite(optimizer, loss, epoch, batch):
             "lower the learning rate (the last checkpoint is intact)")
 
 
-def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y_test=None,
+def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_val=None, y_val=None,
         callbacks=(), progress=None, history=None, start_epoch=0, history_path=None,
         loss_fn=softmax_cross_entropy, threads=None):
     """Train ``model`` with ``optimizer`` on (x, y) for epochs ``start_epoch .. epochs - 1``.
@@ -86,14 +86,14 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y
     in mini-batches of ``batch_size`` (the last one may be smaller), doing
         logits = model.forward(xb, training=True); loss, dlogits = loss_fn(logits, yb)
         model.backward(dlogits); optimizer.step(model)
-    and then evaluates on (x_test, y_test) if given. NaN/inf in the loss or the weights stops
+    and then evaluates on (x_val, y_val) if given. NaN/inf in the loss or the weights stops
     training with DivergenceError naming epoch, batch and layer.
 
     progress: True/False, or None for "only when stderr is a terminal" (a tqdm bar with loss/acc).
     history: a dict to continue (when resuming); history_path: write the history as JSON (atomically)
     after every epoch. threads: BLAS threads while training (default: 1 below batch 128, else up
     to 4; see :mod:`minnet.threads`).
-    Returns the history: {"epoch", "loss", "train_acc", "test_loss", "test_acc",
+    Returns the history: {"epoch", "loss", "train_acc", "val_loss", "val_acc",
     "lr", "seconds"} lists, one entry per epoch.
     """
     if len(x) != len(y):
@@ -106,8 +106,8 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y
     if progress is None:
         progress = sys.stderr.isatty()
     history = history if history is not None else {k: [] for k in
-                                                    ("epoch", "loss", "train_acc", "test_loss",
-                                                     "test_acc", "lr", "seconds")}
+                                                    ("epoch", "loss", "train_acc", "val_loss",
+                                                     "val_acc", "lr", "seconds")}
     for cb in callbacks:
         cb.model, cb.optimizer = model, optimizer
         cb.on_train_begin({"epochs": epochs, "start_epoch": start_epoch})
@@ -115,7 +115,7 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_test=None, y
     # Gather the next batch on a spare core, if BLAS leaves one (see _prefetched_batches).
     prefetch = n_threads < available_cores()
     with blas_threads(n_threads):
-        _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_test, y_test, callbacks,
+        _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_val, y_val, callbacks,
                     progress, history, start_epoch, history_path, loss_fn, prefetch)
     return history
 
@@ -160,7 +160,7 @@ def _prefetched_batches(x, y, order, batch_size, n_batches):
             yield batch
 
 
-def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_test, y_test, callbacks,
+def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_val, y_val, callbacks,
                 progress, history, start_epoch, history_path, loss_fn, prefetch):
     """The epoch loop of :func:`fit` (split out so the BLAS thread limit wraps all of it)."""
     n = len(x)
@@ -193,15 +193,15 @@ def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_test, y_test
                 bar.update(b + 1 - bar.n)
         bar.close()
         logs = {"epoch": epoch + 1, "loss": total_loss / n, "train_acc": correct / n,
-                "test_loss": None, "test_acc": None, "lr": optimizer.lr}
-        if x_test is not None:
-            ev = evaluate(model, x_test, y_test)
-            logs["test_loss"], logs["test_acc"] = ev["loss"], ev["accuracy"]
+                "val_loss": None, "val_acc": None, "lr": optimizer.lr}
+        if x_val is not None:
+            ev = evaluate(model, x_val, y_val)
+            logs["val_loss"], logs["val_acc"] = ev["loss"], ev["accuracy"]
         logs["seconds"] = time.perf_counter() - start
         for k in history:
             history[k].append(logs[k])
         if progress:
-            test = f", test acc {logs['test_acc']:.4f}" if logs["test_acc"] is not None else ""
+            test = f", val acc {logs['val_acc']:.4f}" if logs["val_acc"] is not None else ""
             tqdm.write(f"epoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}, "
                        f"train acc {logs['train_acc']:.4f}{test} ({logs['seconds']:.1f} s)",
                        file=sys.stderr)

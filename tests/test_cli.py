@@ -37,9 +37,15 @@ def args(*argv):
     return make_parser().parse_args(list(argv))
 
 
-def test_config_layering_paper_defaults_file_quick_flags(tmp_path):
+def test_config_layering_recipe_file_quick_flags(tmp_path):
     cfg = resolve_config(args("prune", "--model", "lenet300"))
-    assert cfg.targets == {"fc1": 0.925, "fc2": 0.91, "fc3": 0.75} and cfg.phases == ["fc"]
+    # the default is the paper's method: no per-layer numbers, thresholds from the scan
+    assert cfg.method == "sensitivity" and cfg.targets == {} and cfg.phases == ["fc"]
+    assert cfg.val_size == 5000 and cfg.compression == 12.0 and cfg.recipe == "lenet300"
+    paper = resolve_config(args("prune", "--recipe", "lenet300-paper-ratios"))
+    assert paper.method == "sparsity" and paper.targets == {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74}
+    assert resolve_config(args("prune", "--model", "mlp", "--hidden", "64,32")).hidden == [64, 32]
+    assert resolve_config(args("prune", "--model", "lenet5")).phases == ["fc", "conv"]
     toml = tmp_path / "run.toml"
     toml.write_text('epochs = 7\nrounds = 4\n[targets]\nfc1 = 0.9\n')
     cfg = resolve_config(args("prune", "--model", "lenet300", "--config", str(toml), "--epochs", "3",
@@ -47,6 +53,8 @@ def test_config_layering_paper_defaults_file_quick_flags(tmp_path):
     assert (cfg.epochs, cfg.rounds, cfg.targets, cfg.adjust_dropout) == (3, 4, {"fc2": 0.8}, False)
     quick = resolve_config(args("prune", "--model", "lenet300", "--quick"))
     assert quick.train_limit and quick.epochs <= 2
+    quick_file = resolve_config(args("prune", "--config", str(toml), "--quick"))
+    assert quick_file.rounds == 2 and quick_file.targets == {"fc1": 0.9}   # --quick beats the file
     assert resolve_config(args("prune", "--schedule", "0.5,0.9")).schedule == [0.5, 0.9]
     assert resolve_config(args("train", "--model", "lenet300")).phases == []
 
@@ -64,7 +72,7 @@ def test_bad_config_file_names_the_key(tmp_path, text, key):
 
 
 def test_config_from_dict_and_effective_retrain_lr():
-    assert RunConfig(lr=0.01).effective_retrain_lr() == pytest.approx(0.001)   # paper: lr / 10
+    assert RunConfig(lr=0.01, retrain_lr=None).effective_retrain_lr() == pytest.approx(0.001)
     assert config_from_dict({"retrain_lr": 0.005}).effective_retrain_lr() == 0.005
     with pytest.raises(ConfigError, match="unknown config key 'lrr'"):
         config_from_dict({"lrr": 0.1})
@@ -74,19 +82,23 @@ def test_prune_end_to_end_on_an_idx_dataset(tiny_idx, tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["prune", "--model", "lenet300", "--data", str(tiny_idx), "--out", str(out),
                  "--epochs", "3", "--retrain-epochs", "1", "--rounds", "2", "--seed", "1",
-                 "--lr", "0.05", "--no-progress"])
+                 "--lr", "0.05", "--val-size", "60", "--no-progress"])
     assert code == 0
     printed = capsys.readouterr().out
     assert "Weights%" in printed and "compression" in printed
     report = json.loads((out / "report.json").read_text())
     for key in ("model", "seed", "command", "error_before", "error_after", "params_before",
-                "params_after", "compression", "layers", "timing"):
+                "params_after", "compression", "layers", "timing", "val_error_before",
+                "val_error_after", "split", "sensitivity"):
         assert key in report
-    assert report["params_before"] == 266610 and report["compression"] > 12
+    assert report["split"]["validation_size"] == 60 and report["split"]["train_size"] == 240
+    assert report["params_before"] == 266610 and report["compression"] >= 12
+    assert set(report["sensitivity"]["layers"]) == {"fc1", "fc2", "fc3"}
     assert [r["name"] for r in report["layers"]] == ["fc1", "fc2", "fc3"]
     assert set(report["layers"][0]) >= {"name", "weights", "remaining", "flops", "remaining_flops"}
     pruned = Sequential.load(out / "pruned.npz")
-    assert pruned.layer("fc1").masks["W"].mean() == pytest.approx(0.075, abs=1e-4)
+    fc1 = report["sensitivity"]["layers"]["fc1"]
+    assert pruned.layer("fc1").masks["W"].mean() == pytest.approx(1 - fc1["sparsity"], abs=0.01)
     assert Sequential.load(out / "dense.npz").layer("fc1").masks["W"].all()
     # an existing run is not overwritten by accident
     assert main(["prune", "--model", "lenet300", "--data", str(tiny_idx), "--out", str(out)]) == 2
@@ -100,7 +112,7 @@ def test_prune_end_to_end_on_an_idx_dataset(tiny_idx, tmp_path, capsys):
 def test_train_command_writes_model_and_history(tiny_idx, tmp_path):
     out = tmp_path / "train"
     assert main(["train", "--model", "lenet300", "--data", str(tiny_idx), "--out", str(out),
-                 "--epochs", "1", "--no-progress"]) == 0
+                 "--epochs", "1", "--val-size", "50", "--no-progress"]) == 0
     assert (out / "model.npz").exists() and not (out / "pruned.npz").exists()
     history = json.loads((out / "history.json").read_text())
     assert len(history[0]["loss"]) == 1
@@ -114,13 +126,31 @@ def test_bad_inputs_exit_with_code_2(tmp_path, capsys):
 def test_prune_from_a_trained_dense_model(tiny_idx, tmp_path):
     trained = tmp_path / "train"
     assert main(["train", "--model", "lenet300", "--data", str(tiny_idx), "--out", str(trained),
-                 "--epochs", "1", "--no-progress"]) == 0
+                 "--epochs", "1", "--val-size", "50", "--no-progress"]) == 0
     out = tmp_path / "pruned"
     assert main(["prune", "--model", "lenet300", "--data", str(tiny_idx), "--out", str(out),
-                 "--dense-model", str(trained / "model.npz"), "--rounds", "1",
+                 "--dense-model", str(trained / "model.npz"), "--rounds", "1", "--val-size", "50",
                  "--retrain-epochs", "1", "--no-progress"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["history"][0]["step"] == "retrain"          # no dense training step ran
+    assert report["split"]["validation_size"] == 50
     dense = Sequential.load(trained / "model.npz")
     np.testing.assert_array_equal(Sequential.load(out / "dense.npz").layer("fc1").params["W"],
                                   dense.layer("fc1").params["W"])
+
+
+def test_mlp_on_any_idx_dataset_with_the_sensitivity_method(tiny_idx, tmp_path):
+    out = tmp_path / "mlp"
+    assert main(["prune", "--model", "mlp", "--hidden", "40,20", "--data", str(tiny_idx),
+                 "--out", str(out), "--epochs", "2", "--retrain-epochs", "1", "--rounds", "2",
+                 "--val-size", "60", "--compression", "5", "--no-progress"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert [r["name"] for r in report["layers"]] == ["fc1", "fc2", "fc3"]
+    assert report["params_before"] == 784 * 40 + 40 + 40 * 20 + 20 + 20 * 10 + 10
+    assert report["compression"] >= 5 and report["config"]["recipe"] == "mlp"
+
+
+def test_val_size_too_large_is_one_clear_error(tiny_idx, tmp_path, capsys):
+    assert main(["prune", "--data", str(tiny_idx), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "validation size" in err and "--val-size" in err and "Traceback" not in err

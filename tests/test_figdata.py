@@ -90,12 +90,12 @@ def test_neuron_masks_are_rows_of_the_mask_as_images():
 
 def test_training_curves_concatenate_steps_in_order():
     history = [{"step": "train", "phase": None, "round": None, "epoch": [1, 2],
-                "loss": [1.0, 0.5], "test_acc": [0.9, 0.95]},
+                "loss": [1.0, 0.5], "val_acc": [0.9, 0.95]},
                {"step": "retrain", "phase": "fc", "round": 1, "epoch": [1],
-                "loss": [0.4], "test_acc": [0.97]}]
+                "loss": [0.4], "val_acc": [0.97]}]
     c = figdata.training_curves(history)
     assert c["epoch"].tolist() == [1, 2, 3]
-    np.testing.assert_allclose(c["test_error"], [10.0, 5.0, 3.0])
+    np.testing.assert_allclose(c["val_error"], [10.0, 5.0, 3.0])
     assert [(s["label"], s["start"], s["end"]) for s in c["steps"]] == \
         [("dense training", 1, 2), ("retrain fc round 1", 3, 3)]
 

@@ -130,3 +130,29 @@ def test_lenet5_benchmark_runs_and_reports_rows():
     for r in rows:
         assert r["minnet_s"] > 0 and r["torch_s"] is None and r["ratio"] is None
     assert rows[1]["minnet_img_s"] == pytest.approx(1000 / rows[1]["minnet_s"])
+
+
+def test_lenet5_conv_relu_option_rectifies_conv_outputs_with_the_same_weights():
+    from minnet.models import lenet5
+    plain, rect = lenet5(seed=3), lenet5(seed=3, conv_relu=True)
+    for a, b in zip(plain.prunable_layers(), rect.prunable_layers()):
+        np.testing.assert_array_equal(a.params["W"], b.params["W"])
+    x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
+    conv1 = rect.layer("conv1")
+    assert (conv1.forward(x) >= 0).all() and (plain.layer("conv1").forward(x) < 0).any()
+    assert rect.architecture() != plain.architecture()       # the option is saved with the model
+
+
+def test_mlp_builder_shapes_names_and_seed():
+    from minnet.models import mlp
+    m = mlp((500, 150), seed=0)
+    assert [l.name for l in m.prunable_layers()] == ["fc1", "fc2", "fc3"]
+    assert m.count_params() == 784 * 500 + 500 + 500 * 150 + 150 + 150 * 10 + 10
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
+    assert m.forward(x).shape == (3, 10)
+    np.testing.assert_array_equal(mlp((500, 150), seed=0).layer("fc2").params["W"],
+                                  m.layer("fc2").params["W"])
+    assert [l.name for l in mlp((8,), in_features=16, classes=3, dropout=0.5).layers] == [
+        "flatten", "fc1", "drop1", "fc2"]
+    with pytest.raises(ValueError, match="positive integers"):
+        mlp((2.7, 3))

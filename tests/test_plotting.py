@@ -65,9 +65,9 @@ def test_tradeoff_png():
 
 def test_training_curves_and_layer_kept_png(tmp_path):
     history = [{"step": "train", "phase": None, "round": None, "epoch": [1, 2], "loss": [1, .5],
-                "test_acc": [0.9, 0.95]},
+                "val_acc": [0.9, 0.95]},
                {"step": "retrain", "phase": "fc", "round": 1, "epoch": [1], "loss": [.4],
-                "test_acc": [0.97]}]
+                "val_acc": [0.97]}]
     check_png(plotting.plot_training_curves(figdata.training_curves(history), prune_errors=[8.0]))
     report = {"layers": [{"name": "fc1", "remaining_pct": 8.0, "remaining_flops_pct": 8.0}],
               "totals": {"remaining_pct": 8.0, "remaining_flops_pct": 8.0}}

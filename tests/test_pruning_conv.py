@@ -5,10 +5,10 @@ and the AlexNet / VGG-16 accounting with the paper's keep ratios (Tables 4-5).""
 import numpy as np
 import pytest
 
-from minnet.config import RunConfig
 from minnet.models import lenet5
 from minnet.optim import SGD
-from minnet.pruning import (paper_defaults, paper_keep_ratios, plan_steps, prune_model, retrain)
+from minnet.pruning import paper_keep_ratios, plan_steps, prune_model, retrain
+from minnet.recipes import recipe
 from minnet.pruning.neurons import remove_dead_neurons
 from minnet.stats import layer_stats
 
@@ -35,11 +35,15 @@ def test_retrain_fc_with_conv_frozen_and_vice_versa():
 
 
 def test_lenet5_default_order_is_fc_then_conv():
-    cfg = RunConfig(model="lenet5", **paper_defaults("lenet5"))
+    cfg = recipe("lenet5-paper-ratios")
     steps = plan_steps(cfg, lenet5(seed=0))
     phases = [s["phase"] for s in steps if s["step"] == "prune"]
     assert phases == ["fc"] * cfg.rounds + ["conv"] * cfg.rounds
     assert set(steps[1]["targets"]) == {"fc1", "fc2"}
+    # the default recipe scans first, then prunes the same phases with thresholds from the scan
+    default = plan_steps(recipe("lenet5"), lenet5(seed=0))
+    assert [s["step"] for s in default[:3]] == ["train", "scan", "prune"]
+    assert [s["phase"] for s in default if s["step"] == "prune"] == phases
 
 
 def test_lenet5_flops_match_table_3():

@@ -183,3 +183,34 @@ def test_prune_by_sparsity_matches_a_stable_sort_reference_with_many_ties():
         ref = np.zeros(w.size, dtype=bool)
         ref[np.argsort(-np.abs(w), kind="stable")[:k]] = True
         np.testing.assert_array_equal(prune_by_sparsity(w, s), ref)
+
+
+def test_prune_probabilistic_hits_the_expected_sparsity_and_favours_large_weights():
+    from minnet.pruning.criteria import prune_probabilistic
+    w = np.random.default_rng(0).normal(size=(400, 250)).astype(np.float32)
+    masks = [prune_probabilistic(w, 0.9, np.random.default_rng(s)) for s in range(3)]
+    for m in masks:
+        assert m.mean() == pytest.approx(0.1, abs=0.005)           # expected sparsity 90%
+    assert not np.array_equal(masks[0], masks[1])                  # random ...
+    np.testing.assert_array_equal(masks[0], prune_probabilistic(w, 0.9, np.random.default_rng(0)))
+    a = np.abs(w)
+    big, small = a > np.quantile(a, 0.99), a < np.quantile(a, 0.5)
+    # keep rate proportional to |w|: the top 1% are kept ~9x as often as the bottom half
+    assert masks[0][big].mean() > 5 * masks[0][small].mean()
+    light = prune_probabilistic(w, 0.3, np.random.default_rng(0))
+    assert light[big].all()                                        # at 30%, p = 1 above tau
+    # unlike magnitude pruning, some kept weights are smaller than some pruned ones
+    assert a[masks[0]].min() < a[~masks[0]].max()
+
+
+def test_prune_probabilistic_hand_example_and_checks():
+    from minnet.pruning.criteria import prune_probabilistic
+    w = np.array([0.1, 0.2, 0.4, 0.8])
+    # the docstring's example: tau = 0.7, p = [1/7, 2/7, 4/7, 1]
+    keep_rate = np.mean([prune_probabilistic(w, 0.5, np.random.default_rng(s)) for s in range(4000)],
+                        axis=0)
+    np.testing.assert_allclose(keep_rate, [1 / 7, 2 / 7, 4 / 7, 1.0], atol=0.03)
+    with pytest.raises(ValueError):
+        prune_probabilistic(w, 1.0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="NaN"):
+        prune_probabilistic(np.array([np.nan, 1.0]), 0.5, np.random.default_rng(0))

@@ -24,12 +24,12 @@ def data(n=192, seed=0):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, n)
     x = (rng.normal(size=(n, 20)) + y[:, None]).astype(np.float32)
-    return (x[:128], y[:128]), (x[128:], y[128:])
+    return (x[:128], y[:128]), (x[128:160], y[128:160]), (x[160:], y[160:])
 
 
 def config(**kw):
     base = dict(model="lenet300", epochs=2, retrain_epochs=2, rounds=2, batch_size=32, lr=0.05,
-                targets={"fc1": 0.75, "fc2": 0.5}, phases=["fc"])
+                method="sparsity", targets={"fc1": 0.75, "fc2": 0.5}, phases=["fc"], dropout=0.0)
     base.update(kw)
     return RunConfig(**base)
 
@@ -54,7 +54,7 @@ def test_pipeline_reaches_targets_and_adjusts_dropout(tmp_path):
     # drop1 follows fc1 (25% kept): 0.5 * sqrt(0.25) = 0.25
     assert model.layer("drop1").rate == pytest.approx(0.25)
     assert [r["round"] for r in meta["rounds"]] == [1, 2]
-    assert all(r["error_after_retrain"] is not None for r in meta["rounds"])
+    assert all(r["val_error_after_retrain"] is not None for r in meta["rounds"])
     for name in ("checkpoint.npz", "dense.npz", "pruned.npz"):
         assert (tmp_path / name).exists()
 
@@ -111,7 +111,7 @@ def test_finetune_step_retrains_all_layers_at_the_final_masks(tmp_path):
     tuned = run_pipeline(config(finetune_epochs=3), builder, data(), tmp_path / "tuned",
                          progress=False, log=lambda m: None)
     assert tuned["history"][-1]["step"] == "finetune" and len(tuned["history"][-1]["loss"]) == 3
-    assert tuned["error_after_finetune"] == tuned["error_after"]
+    assert tuned["val_error_after_finetune"] == tuned["val_error_after"]
     for a, b in zip(plain["model"].prunable_layers(), tuned["model"].prunable_layers()):
         np.testing.assert_array_equal(a.masks["W"], b.masks["W"])        # fine-tuning never prunes
         assert not np.array_equal(a.params["W"], b.params["W"])          # ... but moves every layer

@@ -16,7 +16,7 @@ def run_dir(tmp_path_factory):
     """A quick LeNet-300-100 prune run on an MNIST slice (the real pipeline, ~2 s)."""
     out = tmp_path_factory.mktemp("run") / "quick"
     code = main(["prune", "--model", "lenet300", "--quick", "--train-limit", "1000",
-                 "--test-limit", "500", "--no-progress", "--out", str(out)])
+                 "--test-limit", "500", "--val-size", "300", "--no-progress", "--out", str(out)])
     assert code == 0
     return out
 
@@ -84,7 +84,7 @@ def test_figures_of_a_conv_net_skip_the_lenet300_only_ones():
               "totals": {"remaining_pct": 50.0, "remaining_flops_pct": 50.0},
               "rounds": [{"error_after_prune": 0.1}], "error_before": 0.01,
               "history": [{"step": "train", "phase": None, "round": None, "epoch": [1],
-                           "loss": [0.3], "test_acc": [0.99]}]}
+                           "loss": [0.3], "val_acc": [0.99]}]}
     figures = build_figures(report, dense, pruned)
     assert list(figures) == ["weight_histograms", "training_curves", "layer_kept"]
     assert len(figures["weight_histograms"].axes) == 4 * 3          # 4 layers x 3 stages

@@ -25,7 +25,7 @@ def train_slice(data, seed=0, epochs=3, **kw):
     # Caffe's "inv" decay, faster than LeNet's solver because the slice is small (seeds 0-2 reach
     # 0.89-0.91 after 6 epochs; a plain constant rate oscillates around 0.85).
     opt = SGD(lr=InvLR(0.05, gamma=5e-3, power=0.75), momentum=0.9, weight_decay=5e-4)
-    history = fit(model, opt, x, y, epochs=epochs, batch_size=32, seed=seed, x_test=xt, y_test=yt,
+    history = fit(model, opt, x, y, epochs=epochs, batch_size=32, seed=seed, x_val=xt, y_val=yt,
                   progress=False, **kw)
     return model, history
 
@@ -33,19 +33,19 @@ def train_slice(data, seed=0, epochs=3, **kw):
 def test_training_on_2000_images_reaches_85_percent(mnist_slice):
     model, history = train_slice(mnist_slice, epochs=6)
     x, y, xt, yt = mnist_slice
-    assert history["test_acc"][-1] > 0.85
-    assert evaluate(model, xt, yt)["accuracy"] == pytest.approx(history["test_acc"][-1])
+    assert history["val_acc"][-1] > 0.85
+    assert evaluate(model, xt, yt)["accuracy"] == pytest.approx(history["val_acc"][-1])
     assert history["loss"][-1] < history["loss"][0]
 
 
 def test_same_seed_gives_bit_identical_history_and_weights(mnist_slice, tmp_path):
     m1, h1 = train_slice(mnist_slice, seed=5, epochs=2, history_path=tmp_path / "h.json")
     m2, h2 = train_slice(mnist_slice, seed=5, epochs=2)
-    for k in ("loss", "train_acc", "test_loss", "test_acc"):
+    for k in ("loss", "train_acc", "val_loss", "val_acc"):
         assert h1[k] == h2[k]
     np.testing.assert_array_equal(m1.layer("fc1").params["W"], m2.layer("fc1").params["W"])
     saved = json.loads((tmp_path / "h.json").read_text())
-    assert saved["test_acc"] == h1["test_acc"] and len(saved["epoch"]) == 2
+    assert saved["val_acc"] == h1["val_acc"] and len(saved["epoch"]) == 2
 
 
 def test_callbacks_see_every_batch_and_epoch(mnist_slice):
@@ -163,7 +163,7 @@ def test_prefetching_batches_gives_the_same_training_as_plain_batches(mnist_slic
         from minnet import train as T
         model = lenet_300_100(seed=0)
         T._run_epochs(model, SGD(0.01, momentum=0.9), x, y, 2, 64, 0, None, None, (), False,
-                      {k: [] for k in ("epoch", "loss", "train_acc", "test_loss", "test_acc", "lr",
+                      {k: [] for k in ("epoch", "loss", "train_acc", "val_loss", "val_acc", "lr",
                                        "seconds")}, 0, None, softmax_cross_entropy, prefetch)
         runs.append(np.concatenate([p.ravel() for l in model.layers for p in l.params.values()]))
     np.testing.assert_array_equal(runs[0], runs[1])

@@ -50,12 +50,12 @@ def main():
     class PrintEpoch(minnet.Callback):
         def on_epoch_end(self, epoch, logs):
             print(f"  epoch {epoch + 1:2d}/{epochs}: train loss {logs['loss']:.4f}, "
-                  f"test error {100 * (1 - logs['test_acc']):.2f}%  ({logs['seconds']:.1f} s)")
+                  f"test error {100 * (1 - logs['val_acc']):.2f}%  ({logs['seconds']:.1f} s)")
 
     print(f"\n== 2. Training on {n_train} images, testing on {n_test}, {epochs} epochs ==")
     history = minnet.fit(model, optimizer, x, y, epochs=epochs, batch_size=64, seed=args.seed,
-                         x_test=x_test, y_test=y_test, callbacks=[PrintEpoch()], progress=False)
-    error = 1 - history["test_acc"][-1]
+                         x_val=x_test, y_val=y_test, callbacks=[PrintEpoch()], progress=False)
+    error = 1 - history["val_acc"][-1]
     epoch_s = float(np.median(history["seconds"]))
     model.save(args.out / "lenet300_dense.npz")
 

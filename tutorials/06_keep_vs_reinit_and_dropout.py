@@ -49,8 +49,8 @@ def main():
 
     def retrain_survivors(model, lr=0.001):
         h = retrain(model, make_optimizer(lr, "inv", 0.9, "l2", 5e-4), x, y, epochs=retrain_epochs,
-                    seed=args.seed + 1, x_test=x_test, y_test=y_test, progress=False)
-        return [1 - a for a in h["test_acc"]]
+                    seed=args.seed + 1, x_val=x_test, y_val=y_test, progress=False)
+        return [1 - a for a in h["val_acc"]]
 
     # == A. Keep the survivors, or re-initialise them? ==================================================
     print(f"== A. Keep vs re-initialise (LeNet-300-100, {epochs} epochs on {n_train} images) ==")

@@ -15,7 +15,8 @@ times per image in conv1, so removing one costs more.
    the conv layers and retrain them with the FC layers frozen. Retraining a pruned deep stack all
    at once suffers from vanishing gradients; freezing also makes each retraining cheaper, since
    backward can stop at the lowest trainable layer. We time both.
-3. The recipe of `python -m minnet prune --model lenet5`, step by step: dense training with dropout
+3. The recipe "lenet5-paper-ratios" (the settings of `python -m minnet prune --model lenet5` with
+   Table 3's per-layer ratios as targets), step by step: dense training with dropout
    0.5 after fc1, then per phase (FC, then conv) 5 rounds of prune -> adjust dropout (sec. 3.2) ->
    retrain 3 epochs, each round keeping the same fraction of what is left, and at the end 8 epochs
    of fine-tuning all surviving weights together (the FC layers never saw the final conv layers).
@@ -29,6 +30,8 @@ fine-tuning, every step's learning rate annealed from 0.01 on a cosine, as the C
 983 s measured on a 2-core machine (for 3 of its minutes shared with another run), ending dense
 0.62% -> 0.73% after the FC phase -> 0.75% after the conv phase -> 0.66% after fine-tuning, at
 12.4x fewer parameters (the paper: 0.80% -> 0.77% at 12x). conv1 was the most sensitive layer.
+(Measured when fc1's target was 7.5% rather than Table 3's 8%, and on test error, which this
+tutorial prints to show the paper's numbers, not to choose anything.)
 """
 
 import time
@@ -38,7 +41,8 @@ import numpy as np
 import minnet
 from minnet import figdata, plotting
 from minnet.pruning import (adjust_dropout, geometric_sparsity_schedule, make_optimizer,
-                            paper_defaults, prune_model, retrain)
+                            prune_model, retrain)
+from minnet.recipes import recipe as named_recipe
 from minnet.pruning.sensitivity import sensitivity_analysis
 from minnet.tutorial import mnist_slice, tutorial_args
 
@@ -46,9 +50,11 @@ from minnet.tutorial import mnist_slice, tutorial_args
 def main():
     args = tutorial_args(__file__, __doc__, quick_help="data slice, 1 epoch (CI, < 60 s)", out_help="figure")
     start = time.perf_counter()
-    # The recipe of `python -m minnet prune --model lenet5` (minnet/pruning/paper.py): 30 epochs,
-    # dropout 0.5, 5 rounds x 3 retraining epochs per phase, 8 epochs of fine-tuning.
-    recipe = paper_defaults("lenet5")
+    # The comparison recipe "lenet5-paper-ratios" (minnet/recipes.py): the settings of `python -m
+    # minnet prune --model lenet5` (30 epochs, dropout 0.5, 5 rounds x 3 retraining epochs per
+    # phase, 8 epochs of fine-tuning) with Table 3's per-layer ratios as targets; the CLI's default
+    # derives each layer's threshold from a sensitivity scan instead.
+    recipe = named_recipe("lenet5-paper-ratios").to_dict()
     full_steps = (recipe["epochs"], recipe["rounds"], recipe["retrain_epochs"], recipe["finetune_epochs"])
     if args.quick:
         n_train, n_test, n_sens = 3000, 500, 250

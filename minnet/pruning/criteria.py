@@ -133,3 +133,35 @@ def prune_global(weights, sparsity):
         masks.append(keep[start:start + w.size].reshape(w.shape))
         start += w.size
     return masks
+
+
+def prune_probabilistic(w, sparsity, rng):
+    """Keep each weight at random with probability p_i = min(1, |w_i| / tau) (paper sec. 3.4's
+    "probabilistic pruning of parameters based on their absolute value", which it found worse).
+
+    w: weight array of any shape; sparsity in [0, 1): the *expected* fraction removed; rng: a
+    NumPy Generator (the only source of randomness). tau > 0 is solved (bisection on the mean of
+    p, which falls as tau grows) so that sum_i p_i = round((1 - sparsity) * w.size).
+    Why this rule: it is the most literal reading of the paper's sentence with no free parameter:
+    the chance of surviving is proportional to |w|, is 0 only for w = 0, and weights above tau
+    survive for certain. At high sparsity tau exceeds every |w| (on Gaussian weights at 90%,
+    tau ~ 10 x mean |w|), so even the largest weights may go: that is what makes it worse than
+    magnitude pruning, which keeps exactly the largest. At least one weight is kept (the largest).
+    Returns a bool array shaped like w.
+
+    Example: w = [0.1, 0.2, 0.4, 0.8], sparsity 0.5 -> keep 2 expected -> tau = 0.7:
+             p = [0.14, 0.29, 0.57, 1]
+    """
+    _check_weights(w, "prune_probabilistic")
+    target = (1.0 - check_sparsity(sparsity)) * w.size
+    a = np.abs(w).astype(np.float64).ravel()
+    if not np.isfinite(a).all():
+        raise ValueError("prune_probabilistic: the weights contain NaN or inf")
+    lo, hi = 0.0, max(float(a.max()), 1e-300) * w.size   # mean p(lo) = 1 >= target >= mean p(hi)
+    for _ in range(100):
+        tau = 0.5 * (lo + hi)
+        lo, hi = (tau, hi) if np.minimum(1.0, a / tau).sum() > target else (lo, tau)
+    p = np.minimum(1.0, a / hi)
+    keep = rng.random(a.size) < p
+    keep[np.argmax(a)] = True
+    return keep.reshape(w.shape)

@@ -3,6 +3,8 @@
 A run is a flat list of *steps*, planned up front from the config:
 
     train                                   dense training
+    scan                                    (method "sensitivity") each layer alone on the
+                                            validation split -> its quality parameter (Fig. 6)
     prune  (phase p, round r)               apply round r's targets to phase p's layer kinds
     retrain(phase p, round r)               retrain the survivors, other kinds frozen (sec. 3.3)
 
@@ -11,6 +13,10 @@ epoch counters, history so far) is written atomically to ``run_dir/checkpoint.np
 loads it and continues: every epoch's randomness depends only on (seed, step, epoch) (see
 ``minnet.train.fit``), so a run killed at any moment and resumed ends with bit-identical weights,
 masks and report. Wall times are kept apart, under "timing", because they can never be identical.
+
+Validation decides, test reports: the per-epoch line, the scan and every round's error use the
+validation split (held-out training images); the test set is read twice, for the dense and the
+final error that report.json publishes.
 
 Training knows nothing about pruning: the pipeline hooks in through a ``fit`` callback and through
 the layers' masks.
@@ -26,11 +32,14 @@ import numpy as np
 from minnet.atomic import atomic_savez, atomic_write_json
 from minnet.errors import CheckpointError
 from minnet.optim import SGD, ConstantLR, CosineLR, InvLR
+from minnet.pruning.allocate import (SCAN_LEVELS, allocate, curves_from_rows, quality_for_sparsity,
+                                     round_factor)
 from minnet.pruning.dropout import adjust_dropout
-from minnet.pruning.prune import (prune_model, reinitialize_survivors, restore_trainable,
-                                  select_layers, set_trainable_kinds)
+from minnet.pruning.prune import (prune_model, record_original_state, reinitialize_survivors,
+                                  restore_trainable, select_layers, set_trainable_kinds)
 from minnet.pruning.schedule import (check_schedule, geometric_sparsity_schedule,
                                      linear_quality_schedule)
+from minnet.pruning.sensitivity import sensitivity_analysis
 from minnet.train import Callback, evaluate, fit
 
 CHECKPOINT = "checkpoint.npz"
@@ -83,6 +92,8 @@ def round_targets(cfg, model, phase):
     """
     kinds = PHASE_KINDS[phase]
     names = [l.name for l in select_layers(model, kinds)]
+    if cfg.method == "sensitivity":    # the thresholds come from the scan, at prune time
+        return [{"round": r, "of": cfg.rounds} for r in range(1, cfg.rounds + 1)]
     if cfg.method == "global":
         final = cfg.targets.get("all")
         if final is None and isinstance(cfg.schedule, str):
@@ -115,11 +126,13 @@ def plan_steps(cfg, model):
     A last retraining of all surviving weights together, at the final sparsity, lets them co-adapt.
     """
     steps = [{"step": "train"}]
+    if cfg.method == "sensitivity" and cfg.phases:
+        steps.append({"step": "scan"})
     for phase in cfg.phases:
         for r, targets in enumerate(round_targets(cfg, model, phase), start=1):
             steps.append({"step": "prune", "phase": phase, "round": r, "targets": targets})
             steps.append({"step": "retrain", "phase": phase, "round": r})
-    if cfg.finetune_epochs and len(steps) > 1:
+    if cfg.finetune_epochs and any(st["step"] == "prune" for st in steps):
         steps.append({"step": "finetune", "phase": "all"})
     return steps
 
@@ -166,28 +179,37 @@ class _EpochCheckpoint(Callback):
 
     def on_epoch_end(self, epoch, logs):
         if self.log is not None:     # fit prints its own line when its progress bar is on
-            test = "" if logs["test_acc"] is None else f", test error {100 * (1 - logs['test_acc']):.2f}%"
-            self.log(f"    epoch {epoch + 1}: loss {logs['loss']:.4f}{test} ({logs['seconds']:.1f} s)")
+            val = "" if logs["val_acc"] is None else f", validation error {100 * (1 - logs['val_acc']):.2f}%"
+            self.log(f"    epoch {epoch + 1}: loss {logs['loss']:.4f}{val} ({logs['seconds']:.1f} s)")
         self.meta["epoch"] = epoch + 1
         self.meta["timing"]["epoch_seconds"].append(round(logs["seconds"], 3))
         save_checkpoint(self.run_dir, self.model, self.optimizer, self.meta)
 
 
-_HISTORY_KEYS = ("epoch", "loss", "train_acc", "test_loss", "test_acc", "lr")
+_HISTORY_KEYS = ("epoch", "loss", "train_acc", "val_loss", "val_acc", "lr")
+
+
+def _val_error(model, x_val, y_val):
+    """Validation error, or None when no validation split was held out."""
+    return evaluate(model, x_val, y_val)["error"] if len(x_val) else None
 
 
 def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=None, log=None):
-    """Run (or resume) train -> [prune -> retrain] x rounds x phases; return the final state dict.
+    """Run (or resume) train -> [scan] -> [prune -> retrain] x rounds x phases; return the state.
 
     cfg: a :class:`minnet.config.RunConfig`; model_builder: seed -> fresh Sequential;
-    data: ((x_train, y_train), (x_test, y_test)); run_dir: where checkpoint.npz, dense.npz and
-    pruned.npz go. Returns meta: {"error_before", "error_after", "rounds": [per-round records],
-    "history": [per-step fit histories], "timing": {...}} (and the model as meta["model"]).
+    data: ((x_train, y_train), (x_val, y_val), (x_test, y_test)), the validation split possibly
+    empty; run_dir: where checkpoint.npz, dense.npz and pruned.npz go. Returns meta:
+    {"error_before", "error_after" (test), "val_error_before", "val_error_after", "sensitivity"
+    (method "sensitivity": scan rows, tolerance, each layer's q and sparsity), "rounds": [per-round
+    records, validation errors], "history": [per-step fit histories], "timing": {...}} and the model
+    as meta["model"].
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (x, y), (x_test, y_test) = data
+    (x, y), (x_val, y_val), (x_test, y_test) = data
+    has_val = len(x_val) > 0
     model = model_builder(cfg.seed)
     steps = plan_steps(cfg, model)
     optimizer_state = None
@@ -197,13 +219,17 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
         log(f"resuming at step {meta['step'] + 1}/{len(steps)}, epoch {meta['epoch']}")
     else:
         meta = {"step": 0, "epoch": 0, "history": [], "rounds": [], "error_before": None,
+                "val_error_before": None, "sensitivity": None, "factors": {},
                 "timing": {"epoch_seconds": [], "started": time.time()}}
     wall_start = time.perf_counter()
 
     while meta["step"] < len(steps):
         i, step = meta["step"], steps[meta["step"]]
-        if step["step"] == "prune":
-            _prune_step(cfg, model, step, meta, i, x_test, y_test, log)
+        if step["step"] in ("prune", "scan"):
+            if step["step"] == "scan":
+                _scan_step(cfg, model, meta, i, len(steps), x_val, y_val, log)
+            else:
+                _prune_step(cfg, model, step, meta, i, x_val, y_val, log)
             meta["step"], meta["epoch"] = i + 1, 0
             save_checkpoint(run_dir, model, None, meta)
             continue
@@ -214,6 +240,7 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
             model.load_weights(cfg.dense_model)
             log(f"[{i + 1}/{len(steps)}] dense model loaded from {cfg.dense_model}")
             meta["error_before"] = evaluate(model, x_test, y_test)["error"]
+            meta["val_error_before"] = _val_error(model, x_val, y_val)
             model.save(run_dir / "dense.npz")
             meta["step"], meta["epoch"] = i + 1, 0
             save_checkpoint(run_dir, model, None, meta)
@@ -241,47 +268,118 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
         bar = sys.stderr.isatty() if progress is None else progress
         callback = _EpochCheckpoint(run_dir, meta, i, log=None if bar else log)
         fit_kwargs = dict(epochs=epochs, batch_size=cfg.batch_size, seed=step_seed(cfg.seed, i),
-                          x_test=x_test, y_test=y_test, callbacks=[callback], progress=progress,
-                          history=history, start_epoch=meta["epoch"])
+                          x_val=x_val if has_val else None, y_val=y_val if has_val else None,
+                          callbacks=[callback], progress=progress, history=history,
+                          start_epoch=meta["epoch"])
         if training:
             fit(model, optimizer, x, y, **fit_kwargs)
         else:
             retrain(model, optimizer, x, y, kinds=PHASE_KINDS[step["phase"]], **fit_kwargs)
-        if history["test_acc"]:
-            log(f"    test error {100 * (1 - history['test_acc'][-1]):.2f}%")
         if training:
-            meta["error_before"] = evaluate(model, x_test, y_test)["error"]
+            meta["error_before"] = evaluate(model, x_test, y_test)["error"]    # reported, not used
+            meta["val_error_before"] = _val_error(model, x_val, y_val)
             model.save(run_dir / "dense.npz")
         elif finetune:
-            meta["error_after_finetune"] = evaluate(model, x_test, y_test)["error"]
+            meta["val_error_after_finetune"] = _val_error(model, x_val, y_val)
         elif meta["rounds"]:
-            meta["rounds"][-1]["error_after_retrain"] = evaluate(model, x_test, y_test)["error"]
+            meta["rounds"][-1]["val_error_after_retrain"] = _val_error(model, x_val, y_val)
         meta["step"], meta["epoch"] = i + 1, 0
         save_checkpoint(run_dir, model, None, meta)
 
     meta["error_after"] = evaluate(model, x_test, y_test)["error"]
+    meta["val_error_after"] = _val_error(model, x_val, y_val)
     meta["timing"]["this_session_seconds"] = round(time.perf_counter() - wall_start, 3)
     model.save(run_dir / "pruned.npz")
     meta["model"] = model
     return meta
 
 
-def _prune_step(cfg, model, step, meta, i, x_test, y_test, log):
+def _scan_step(cfg, model, meta, i, n_steps, x_val, y_val, log):
+    """Method "sensitivity", steps 1-3 of :mod:`minnet.pruning.allocate`: scan every layer the run
+    prunes, alone, on the validation split (Fig. 6), and give each its quality parameter q."""
+    kinds = tuple(sorted({k for phase in cfg.phases for k in PHASE_KINDS[phase]}))
+    record_original_state(model)          # std before the first prune: the unit of q
+    layers = select_layers(model, kinds)
+    log(f"[{i + 1}/{n_steps}] sensitivity scan on {len(x_val)} validation images: "
+        f"{len(layers)} layers x {len(SCAN_LEVELS)} sparsities, no retraining")
+    rows = sensitivity_analysis(model, x_val, y_val, sparsities=SCAN_LEVELS, kinds=kinds)
+    sizes = {l.name: int(l.params["W"].size) for l in layers}
+    alloc = allocate(curves_from_rows(rows), sizes, model.count_params(), cfg.compression)
+    per_layer = {}
+    for layer in layers:
+        s = alloc["sparsity"][layer.name]
+        q = quality_for_sparsity(layer.params["W"], layer.state["std_before_pruning"], s)
+        per_layer[layer.name] = {"quality": q, "sparsity": s, "weights": sizes[layer.name]}
+    meta["sensitivity"] = {"levels": list(SCAN_LEVELS), "scan": rows,
+                           "tolerance": alloc["tolerance"], "compression": cfg.compression,
+                           "predicted_compression": alloc["predicted_compression"],
+                           "layers": per_layer}
+    for line in format_scan(meta["sensitivity"]):
+        log("    " + line)
+
+
+def format_scan(sens):
+    """The scan as text: one row per layer (validation loss increase at each level), then each
+    layer's chosen sparsity and q, most sensitive (smallest q) first."""
+    levels = sens["levels"]
+    rows = {}
+    for r in sens["scan"]:
+        rows.setdefault(r["layer"], {})[r["sparsity"]] = r["loss"]
+    shown = [lv for lv in levels if lv in (0, 50, 70, 80, 90, 95, 97, 99)]
+    lines = ["validation loss increase when pruned alone to " + ", ".join(f"{lv}%" for lv in shown)]
+    for name, by_level in rows.items():
+        lines.append(f"{name:>8}: " + " ".join(f"{by_level[lv] - by_level[0]:+7.3f}" for lv in shown))
+    lines.append(f"equal tolerated increase {sens['tolerance']:.4f} -> predicted "
+                 f"{sens['predicted_compression']:.1f}x (target {sens['compression']:g}x):")
+    for name, d in sorted(sens["layers"].items(), key=lambda kv: kv[1]["quality"]):
+        lines.append(f"{name:>8}: q = {d['quality']:.3f}, prune {100 * d['sparsity']:.1f}% "
+                     f"(keep {100 * (1 - d['sparsity']):.1f}%)")
+    return lines
+
+
+def _sensitivity_targets(cfg, model, step, meta):
+    """Method "sensitivity", step 4: this round's {layer: q} = c_r x q_l, c_r solved so that the
+    phase keeps sum_l n_l keep_l^(r/R) weights (see :func:`minnet.pruning.allocate.round_factor`)."""
+    layers = [l for l in select_layers(model, PHASE_KINDS[step["phase"]])
+              if l.name in meta["sensitivity"]["layers"]]
+    chosen = meta["sensitivity"]["layers"]
+    frac = step["targets"]["round"] / step["targets"]["of"]
+    planned = int(round(sum(chosen[l.name]["weights"] * (1.0 - chosen[l.name]["sparsity"]) ** frac
+                            for l in layers)))
+    floor = meta["factors"].get(step["phase"], 0.0)
+    c = round_factor([l.params["W"] for l in layers], [l.masks["W"] for l in layers],
+                     [chosen[l.name]["quality"] for l in layers],
+                     [l.state["std_before_pruning"] for l in layers], planned, floor)
+    if not np.isfinite(c):
+        raise ValueError("the sensitivity scan left too few prunable weights for the target "
+                         "compression; lower --compression")
+    meta["factors"][step["phase"]] = c
+    # A layer with q = 0 is not pruned at all (its scan tolerated nothing).
+    return {l.name: c * chosen[l.name]["quality"] for l in layers if chosen[l.name]["quality"] > 0}
+
+
+def _prune_step(cfg, model, step, meta, i, x_val, y_val, log):
     """Prune one round: apply the targets, adjust dropout (sec. 3.2), optionally re-initialise."""
     kinds = PHASE_KINDS[step["phase"]]
-    targets = step["targets"]
-    target = targets["all"] if cfg.method == "global" else targets
-    kept = prune_model(model, cfg.method, target, kinds=kinds)
+    if cfg.method == "sensitivity":
+        method, targets = "std", _sensitivity_targets(cfg, model, step, meta)
+    else:
+        method, targets = cfg.method, step["targets"]
+    target = targets["all"] if method == "global" else targets
+    kept = prune_model(model, method, target, kinds=kinds, seed=step_seed(cfg.seed, i)) \
+        if targets else {}
     rates = adjust_dropout(model, enabled=cfg.adjust_dropout)
     if cfg.reinit:
         reinitialize_survivors(model, step_seed(cfg.seed, i), kinds=kinds)
-    error = evaluate(model, x_test, y_test)["error"]
-    meta["rounds"].append({"phase": step["phase"], "round": step["round"], "targets": targets,
-                           "kept": kept, "dropout": rates, "error_after_prune": error,
-                           "error_after_retrain": None})
-    log(f"[{i + 1}] prune {step['phase']} round {step['round']}: kept "
-        + ", ".join(f"{n} {100 * k:.1f}%" for n, k in kept.items())
-        + f"; error before retraining {100 * error:.2f}%")
+    error = _val_error(model, x_val, y_val)
+    meta["rounds"].append({"phase": step["phase"], "round": step["round"], "method": method,
+                           "targets": targets, "kept": kept, "dropout": rates,
+                           "val_error_after_prune": error, "val_error_after_retrain": None})
+    what = "q" if method == "std" else "target"
+    log(f"[{i + 1}] prune {step['phase']} round {step['round']}: "
+        + ", ".join((f"{n} {what} {targets[n]:.3f} " if n in targets else f"{n} ")
+                    + f"kept {100 * k:.1f}%" for n, k in kept.items())
+        + ("" if error is None else f"; validation error before retraining {100 * error:.2f}%"))
 
 
 def save_run_json(path, obj):

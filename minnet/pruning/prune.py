@@ -7,11 +7,11 @@ for the rest of the run (paper sec. 2: pruning only ever removes connections).
 
 import numpy as np
 
+from minnet.config import PRUNE_METHODS as METHODS
 from minnet.pruning.criteria import (check_quality, check_sparsity, prune_by_sparsity, prune_by_std,
-                                     prune_global)
+                                     prune_global, prune_probabilistic)
 
 PRUNABLE_KINDS = ("fc", "conv")
-METHODS = ("std", "sparsity", "global")
 
 
 def select_layers(model, kinds=PRUNABLE_KINDS):
@@ -44,7 +44,7 @@ def record_original_state(model):
         layer.state.setdefault("connections_before_pruning", int(w.size))
 
 
-def prune_model(model, method, target, kinds=PRUNABLE_KINDS):
+def prune_model(model, method, target, kinds=PRUNABLE_KINDS, seed=0):
     """Prune the model's weights in place; return {layer name: fraction of W kept}.
 
     method "std":      target is the quality parameter q (a number, or a {layer: q} dict);
@@ -52,6 +52,9 @@ def prune_model(model, method, target, kinds=PRUNABLE_KINDS):
     method "sparsity": target is the fraction removed per layer (number or {layer: s} dict),
                        counted over the whole weight tensor (pruned weights included)
     method "global":   target is one sparsity; one magnitude threshold across the selected layers
+    method "probabilistic": like "sparsity", but each weight is kept at random with a probability
+                       that grows with |w| (sec. 3.4's negative result); layer i of the model draws
+                       from SeedSequence([seed, i]), so ``seed`` fixes the masks
     Only layers of the given ``kinds`` are touched; with a dict, only the layers it names. Biases are
     never pruned. The new mask is AND-ed with the old one.
     """
@@ -77,6 +80,12 @@ def prune_model(model, method, target, kinds=PRUNABLE_KINDS):
     elif method == "std":
         new_masks = [prune_by_std(l.params["W"], check_quality(targets[l.name], f"quality for {l.name}"),
                                   l.state["std_before_pruning"]) for l in layers]
+    elif method == "probabilistic":
+        index = {id(l): i for i, l in enumerate(model.layers)}
+        new_masks = [prune_probabilistic(
+            l.params["W"], check_sparsity(targets[l.name], f"sparsity for {l.name}"),
+            np.random.default_rng(np.random.SeedSequence([int(seed), index[id(l)]])))
+            for l in layers]
     else:
         new_masks = [prune_by_sparsity(l.params["W"], check_sparsity(targets[l.name],
                                                                      f"sparsity for {l.name}"))

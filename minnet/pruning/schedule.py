@@ -8,6 +8,7 @@ every layer) or a dict {layer name: target}. Targets are sparsities (fraction re
 not fall from one round to the next. One-shot pruning is the one-entry schedule.
 """
 
+from minnet.config import PRUNE_METHODS
 from minnet.pruning.criteria import check_quality, check_sparsity
 
 
@@ -54,12 +55,12 @@ def check_schedule(schedule, method):
     [0, 1)) and no target may fall from one round to the next (pruned weights cannot come back, so a
     falling target would silently do nothing). Raises ValueError naming the round and layer.
     """
-    if method not in ("std", "sparsity", "global"):
-        raise ValueError(f"unknown pruning method {method!r}; choose 'std', 'sparsity' or 'global'")
+    if method not in PRUNE_METHODS:
+        raise ValueError(f"unknown pruning method {method!r}; choose from {list(PRUNE_METHODS)}")
     schedule = list(schedule)
     if not schedule:
         raise ValueError("the pruning schedule is empty; give at least one round")
-    check = check_quality if method == "std" else check_sparsity
+    check = check_quality if method == "std" else check_sparsity   # sparsity, global, probabilistic
     previous = None
     for r, entry in enumerate(schedule, start=1):
         if method == "global" and isinstance(entry, dict):

@@ -6,6 +6,7 @@ the smaller thresholds. Every level starts again from a snapshot of the trained 
 pruned copy across levels would measure cumulative damage instead.
 """
 
+import numpy as np
 from joblib import Parallel, delayed
 
 from minnet.pruning.criteria import prune_by_sparsity
@@ -25,14 +26,26 @@ def _check_percentages(sparsities):
 
 
 def _layer_curve(snapshot, layer_name, levels, x, y, batch_size):
-    """Accuracy rows of one layer; each level prunes a fresh copy of ``snapshot``."""
+    """Rows of one layer; each level prunes a fresh copy of ``snapshot``.
+
+    A level's quality parameter is q = t / std, with t the largest |w| pruned at that level and std
+    the layer's std before its first prune: pruning with the paper's rule |w| <= q x std removes
+    exactly these weights (barring ties).
+    """
     rows = []
+    w0 = snapshot.layer(layer_name).params["W"]
+    std = snapshot.layer(layer_name).state.get("std_before_pruning",
+                                               float(np.std(w0.astype(np.float64))))
     for pct in levels:
         model = snapshot.copy()                      # restore the trained weights for every level
         layer = model.layer(layer_name)
-        layer.set_mask("W", prune_by_sparsity(layer.params["W"], pct / 100) & layer.masks["W"])
-        acc = evaluate(model, x, y, batch_size=batch_size)["accuracy"]
-        rows.append({"layer": layer_name, "sparsity": pct, "accuracy": acc})
+        keep = prune_by_sparsity(layer.params["W"], pct / 100)
+        layer.set_mask("W", keep & layer.masks["W"])
+        pruned = np.abs(w0[~keep])
+        quality = float(pruned.max()) / std if pruned.size and std > 0 else 0.0
+        ev = evaluate(model, x, y, batch_size=batch_size)
+        rows.append({"layer": layer_name, "sparsity": pct, "quality": quality,
+                     "accuracy": ev["accuracy"], "loss": ev["loss"]})
     return rows
 
 
