@@ -85,3 +85,11 @@ def test_alexnet_accounting_on_the_real_model():
     # The paper prints whole millions (fc7's 33.55M as 34M, fc8's 8.19M as 8M): compare the same way.
     expected_millions = [211, 448, 299, 224, 150, 75, 34, 8]
     assert [round(row["flops"] / 1e6) for row in rows] == expected_millions
+    # With the paper's Act% column, the kept FLOPs are Table 4's: 84, 33, 18, 14, 14, 3, 3, 10%
+    # per layer (conv5: 37% x 40% = 14.8%, which the paper prints as 14%) and 30% in total (the
+    # paper's "3x"); counted with dense activations, 42%.
+    from minnet.pruning.paper import with_paper_activations
+    paper_rows, kept = with_paper_activations(rows, "alexnet")
+    assert [round(r["remaining_flops_pct"]) for r in paper_rows] == [84, 33, 18, 14, 15, 3, 3, 10]
+    assert kept == pytest.approx(0.30, abs=0.005)
+    assert totals["remaining_flops"] / totals["flops"] == pytest.approx(0.42, abs=0.01)

@@ -5,7 +5,7 @@ Han et al. (2015, sec. 2, Fig. 2):
   2. Prune every connection whose weight is small. Each weight matrix gets a boolean mask; the
      pruned weights become exactly 0 and stay 0.
   3. Retrain the surviving connections, starting from their trained values, at a lower learning
-     rate (the paper: a tenth of the original, sec. 3.3; for LeNet-300-100 minnet measured 0.005,
+     rate (the paper: a tenth of the original for LeNet, sec. 4.1; for LeNet-300-100 minnet measured 0.005,
      half the original, as better: at 0.001 the sparse net under-fits). Without this step
      accuracy drops sharply.
 

@@ -56,7 +56,7 @@ def main():
 
     def retrain_epochs(model, n, seed):
         # L2 and a fresh optimiser per retraining, at minnet's LeNet-300-100 retraining rate
-        # (constant 0.005: at the paper's lr / 10 a few epochs under-fit, see pruning/paper.py).
+        # (constant 0.005: at the paper's lr / 10 a few epochs under-fit, see minnet/recipes.py and README).
         retrain(model, make_optimizer(0.005, "constant", 0.9, "l2", 1e-4), x, y, epochs=n, seed=seed,
                 progress=False)
 

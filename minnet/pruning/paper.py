@@ -23,6 +23,39 @@ _KEEP_RATIOS = {
 }
 
 
+# Table 4's Act% column (fraction of each layer's outputs that are nonzero, measured by the paper
+# on ImageNet). Table 5 does not give VGG-16's per layer; its total FLOP% kept is 21%.
+_ACT_PCT = {"alexnet": {"conv1": 88, "conv2": 52, "conv3": 37, "conv4": 40, "conv5": 34,
+                        "fc6": 36, "fc7": 40, "fc8": 100}}
+PAPER_TOTAL_FLOP_PCT = {"alexnet": 30, "vgg16": 21}
+
+
+def paper_act_fractions(network):
+    """{layer: fraction of nonzero outputs} from the paper's Act% column (AlexNet, Table 4)."""
+    if network not in _ACT_PCT:
+        raise ValueError(f"the paper gives per-layer Act% only for {sorted(_ACT_PCT)}, not {network!r}")
+    return {name: pct / 100 for name, pct in _ACT_PCT[network].items()}
+
+
+def with_paper_activations(rows, network):
+    """Rows of :func:`minnet.stats.layer_stats` with remaining FLOPs recounted from the paper's Act%.
+
+    remaining_flops_l = flops_l x kept_l x Act_(l-1), where Act_(l-1) is the previous prunable
+    layer's output fraction (the image counts dense), as the paper's Table 4 computes it (conv2:
+    38% x 88% = 33%). Returns new rows and the total FLOP fraction kept.
+    """
+    act = paper_act_fractions(network)
+    out, previous = [], 1.0
+    for row in rows:
+        r = dict(row)
+        r["input_act_pct"], r["act_pct"] = 100 * previous, 100 * act[r["name"]]
+        r["remaining_flops"] = int(round(r["flops"] * r["remaining"] / r["weights"] * previous))
+        r["remaining_flops_pct"] = 100 * r["remaining_flops"] / r["flops"]
+        previous = act[r["name"]]
+        out.append(r)
+    return out, sum(r["remaining_flops"] for r in out) / sum(r["flops"] for r in out)
+
+
 def paper_keep_ratios(network):
     """{layer name: fraction of weights kept} as reported by the paper for ``network``.
 
