@@ -35,8 +35,14 @@ _CHANGES = {
     # last 8-epoch retraining of all layers together (with the paper's phases the FC layers never
     # retrain against the pruned conv layers). First chosen on test error; re-checked on validation
     # (README).
+    # conv_relu: Table 3's Act% (conv1 82%, conv2 72%) needs rectified conv outputs; Caffe's LeNet
+    # has none. Chosen on validation error, seed 0, the whole default pipeline: with ReLU dense
+    # 0.88%, pruned 0.90%; without 0.84%, 0.92% (one image apart: a tie broken by the pruned
+    # error, the number this pipeline delivers). With ReLU the pruned model also keeps fewer FLOPs
+    # (10.4% vs 18.5%: rectified conv outputs are sparse, Act% 77% / 42%).
     "lenet5": {
         "model": "lenet5",
+        "conv_relu": True,
         "lr_policy": "cosine",
         "dropout": 0.5,
         "rounds": 5,

@@ -24,6 +24,7 @@ def build_report(*, command, cfg, dense_model, model, meta, sample):
         "error_after": meta["error_after"],
         "val_error_before": meta.get("val_error_before"),   # validation split: what decided
         "val_error_after": meta.get("val_error_after"),
+        "val_error_after_finetune": meta.get("val_error_after_finetune"),
         "split": meta.get("split"),
         "sensitivity": meta.get("sensitivity"),
         "params_before": dense_totals["params"],

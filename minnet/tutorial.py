@@ -9,12 +9,13 @@ from pathlib import Path
 from minnet.data import load_mnist
 
 
-def tutorial_args(script_file, doc, quick_help, out_help="figures", seed=True):
+def tutorial_args(script_file, doc, quick_help, out_help="figures", seed=True, extra=()):
     """Parse a tutorial's options and create its output folder.
 
     Options: ``--quick`` (a data slice and few epochs, for CI: < 60 s), ``--out`` (default
     ``tutorials/output/NN`` next to the script, NN = the script's number; git-ignored) and, when
-    ``seed`` is True, ``--seed`` (default 0). ``doc``'s first line is the description.
+    ``seed`` is True, ``--seed`` (default 0); ``extra``: more options as (names, kwargs) pairs for
+    ``add_argument``. ``doc``'s first line is the description.
     Returns the argparse namespace, with ``out`` a Path that exists.
     """
     script = Path(script_file).resolve()
@@ -25,6 +26,8 @@ def tutorial_args(script_file, doc, quick_help, out_help="figures", seed=True):
                         help=f"folder for the {out_help} (default: tutorials/output/{number}, git-ignored)")
     if seed:
         parser.add_argument("--seed", type=int, default=0)
+    for names, kwargs in extra:
+        parser.add_argument(*names, **kwargs)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     return args
