@@ -68,6 +68,36 @@ def load_data(cfg):
     return (train, val, (xt, yt)), split
 
 
+_SPLIT_KEYS = ("seed", "val_size", "train_limit", "data")
+
+
+def check_dense_model_split(cfg):
+    """Refuse --dense-model from a run whose training set overlaps this run's validation split.
+
+    The split is a function of (data, train_limit, val_size, seed). If the dense model's folder
+    holds a minnet config.json, those four must match: otherwise the model was trained on images
+    this run would then use to choose thresholds, and validation would flatter it. A model from
+    elsewhere (no config.json) is taken as it is, with a warning.
+    """
+    if not cfg.dense_model:
+        return
+    saved = Path(cfg.dense_model).parent / "config.json"
+    if not saved.is_file():
+        print(f"warning: {cfg.dense_model} has no config.json beside it, so minnet cannot check "
+              "that it never trained on this run's validation split", file=sys.stderr)
+        return
+    try:
+        other = json.loads(saved.read_text())["config"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ConfigError(f"{saved}: not a minnet run config ({e})") from None
+    for key in _SPLIT_KEYS:
+        if other.get(key) != getattr(cfg, key):
+            raise ConfigError(f"--dense-model {cfg.dense_model} was trained with {key} = "
+                              f"{other.get(key)!r}, this run has {getattr(cfg, key)!r}: its training "
+                              f"images would overlap this run's validation split; pass --{key.replace('_', '-')} "
+                              f"{other.get(key)} (the split depends on seed, val_size, train_limit, data)")
+
+
 def _parse_target(text):
     name, sep, value = text.partition("=")
     if not sep:
@@ -212,6 +242,7 @@ def _run(args, argv):
         if args.overwrite and (out / CHECKPOINT).exists():
             (out / CHECKPOINT).unlink()
         save_run_json(out / "config.json", {"command": command, "config": cfg.to_dict()})
+    check_dense_model_split(cfg)
     data, split = load_data(cfg)
     progress = False if args.no_progress else None
     meta = run_pipeline(cfg, build_model(cfg, data), data, out, resume=args.resume,

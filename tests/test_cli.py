@@ -154,3 +154,15 @@ def test_val_size_too_large_is_one_clear_error(tiny_idx, tmp_path, capsys):
     assert main(["prune", "--data", str(tiny_idx), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "validation size" in err and "--val-size" in err and "Traceback" not in err
+
+
+def test_dense_model_from_another_split_is_refused(tiny_idx, tmp_path, capsys):
+    trained = tmp_path / "train"
+    assert main(["train", "--model", "lenet300", "--data", str(tiny_idx), "--out", str(trained),
+                 "--epochs", "1", "--val-size", "50", "--seed", "0", "--no-progress"]) == 0
+    capsys.readouterr()
+    code = main(["prune", "--model", "lenet300", "--data", str(tiny_idx), "--out", str(tmp_path / "p"),
+                 "--dense-model", str(trained / "model.npz"), "--val-size", "50", "--seed", "1",
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "seed = 0" in err and "--seed 0" in err and "validation split" in err
