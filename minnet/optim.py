@@ -8,6 +8,7 @@ Pruned connections (mask False) get no update and no momentum: they stay exactly
 
 import numpy as np
 
+from minnet.config import LR_POLICIES, REGULARIZATIONS
 from minnet.kernels.dense import masked_sgd_update
 
 
@@ -180,3 +181,36 @@ class SGD:
         """Hyper-parameters as plain data (for reports)."""
         return {"lr": self.schedule.config() if hasattr(self.schedule, "config") else None,
                 "momentum": self.momentum, "weight_decay": self.weight_decay, "l1": self.l1}
+
+
+def make_optimizer(lr, policy, momentum, regularization, strength, total_iterations=None):
+    """SGD with momentum and either L2 (weight_decay = strength) or L1 (l1 = strength) (sec. 3.1).
+
+    policy "inv" is Caffe's LeNet schedule lr * (1 + 1e-4 t)^-0.75; "constant" keeps lr;
+    "cosine" anneals lr to 0 over ``total_iterations`` (:class:`minnet.optim.CosineLR`).
+    """
+    if policy == "inv":
+        schedule = InvLR(lr)
+    elif policy == "constant":
+        schedule = ConstantLR(lr)
+    elif policy == "cosine":
+        if total_iterations is None:
+            raise ValueError("make_optimizer: policy 'cosine' needs total_iterations")
+        schedule = CosineLR(lr, total_iterations)
+    else:
+        raise ValueError(f"lr policy must be one of {list(LR_POLICIES)}, got {policy!r}")
+    if regularization not in REGULARIZATIONS:
+        raise ValueError(f"regularization must be one of {list(REGULARIZATIONS)}, got {regularization!r}")
+    return SGD(schedule, momentum=momentum,
+               weight_decay=strength if regularization == "l2" else 0.0,
+               l1=strength if regularization == "l1" else 0.0)
+
+
+def caffe_lenet_sgd(lr=0.01, policy="inv", total_iterations=None):
+    """Caffe's LeNet solver, the one the paper's reference LeNets were trained with (defined once).
+
+    SGD, momentum 0.9, L2 weight decay 5e-4, lr 0.01 on the "inv" policy
+    lr_t = lr (1 + 1e-4 t)^-0.75 (lenet_solver.prototxt). ``policy`` / ``total_iterations`` swap
+    the schedule (e.g. "cosine", as the LeNet-5 recipe does) and keep the rest.
+    """
+    return make_optimizer(lr, policy, 0.9, "l2", 5e-4, total_iterations)

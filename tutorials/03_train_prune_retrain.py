@@ -61,7 +61,7 @@ def main():
     print(f"== Step 1: train dense LeNet-300-100 ({epochs} epochs on {n_train} images) ==")
     model = minnet.lenet_300_100(seed=args.seed, dropout=0.3)
     lr = 0.01
-    minnet.fit(model, make_optimizer(lr, "inv", 0.9, "l2", 5e-4), x, y, epochs=epochs,
+    minnet.fit(model, minnet.caffe_lenet_sgd(lr), x, y, epochs=epochs,
                seed=args.seed, progress=False)
     dense = model.copy()                     # keep the dense model to compare with
     err_dense = error(model)

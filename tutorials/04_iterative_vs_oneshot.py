@@ -63,7 +63,7 @@ def main():
     # -- 1. One dense model, trained once ------------------------------------------------------------
     print(f"== 1. Dense LeNet-300-100, {epochs} epochs on {n_train} images ==")
     dense = minnet.lenet_300_100(seed=args.seed)
-    minnet.fit(dense, make_optimizer(0.01, "inv", 0.9, "l2", 5e-4), x, y, epochs=epochs,
+    minnet.fit(dense, minnet.caffe_lenet_sgd(), x, y, epochs=epochs,
                seed=args.seed, progress=False)
     err_dense = error(dense)
     print(f"dense test error {100 * err_dense:.2f}%")

@@ -25,8 +25,7 @@ import time
 
 import minnet
 from minnet import plotting
-from minnet.pruning import (adjust_dropout, keep_ratios_to_sparsities, make_optimizer,
-                            paper_keep_ratios, prune_model, reinitialize_survivors, retrain)
+from minnet.pruning import (adjust_dropout, keep_ratios_to_sparsities, paper_keep_ratios, prune_model, reinitialize_survivors, retrain)
 from minnet.tutorial import mnist_slice, tutorial_args
 
 
@@ -44,11 +43,11 @@ def main():
         return minnet.evaluate(model, x_test, y_test)["error"]
 
     def train(model):
-        minnet.fit(model, make_optimizer(0.01, "inv", 0.9, "l2", 5e-4), x, y, epochs=epochs,
+        minnet.fit(model, minnet.caffe_lenet_sgd(), x, y, epochs=epochs,
                    seed=args.seed, progress=False)
 
     def retrain_survivors(model, lr=0.001):
-        h = retrain(model, make_optimizer(lr, "inv", 0.9, "l2", 5e-4), x, y, epochs=retrain_epochs,
+        h = retrain(model, minnet.caffe_lenet_sgd(lr), x, y, epochs=retrain_epochs,
                     seed=args.seed + 1, x_val=x_test, y_val=y_test, progress=False)
         return [1 - a for a in h["val_acc"]]
 

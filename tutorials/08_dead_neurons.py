@@ -26,7 +26,7 @@ import numpy as np
 
 import minnet
 from minnet import plotting
-from minnet.pruning import make_optimizer, prune_model, retrain
+from minnet.pruning import prune_model, retrain
 from minnet.pruning.neurons import find_dead_neurons, remove_dead_neurons
 from minnet.tutorial import mnist_slice, tutorial_args
 
@@ -43,7 +43,7 @@ def main():
     # -- 1. Train and prune hard --------------------------------------------------------------------------
     print(f"== 1. Train LeNet-300-100 ({epochs} epochs on {n_train} images), prune to fc1 2%, fc2 3%, fc3 20% ==")
     model = minnet.lenet_300_100(seed=args.seed)
-    minnet.fit(model, make_optimizer(0.01, "inv", 0.9, "l2", 5e-4), x, y, epochs=epochs,
+    minnet.fit(model, minnet.caffe_lenet_sgd(), x, y, epochs=epochs,
                seed=args.seed, progress=False)
     prune_model(model, "sparsity", {"fc1": 0.98, "fc2": 0.97, "fc3": 0.80})
 
@@ -70,7 +70,7 @@ def main():
     fc1 = model.layer("fc1")
     no_output = fc1_out == 0
     before = float(np.abs(fc1.params["W"][no_output]).sum())
-    retrain(model, make_optimizer(0.001, "inv", 0.9, "l2", 5e-4), x, y, epochs=retrain_epochs,
+    retrain(model, minnet.caffe_lenet_sgd(0.001), x, y, epochs=retrain_epochs,
             seed=args.seed + 1, progress=False)
     after = float(np.abs(fc1.params["W"][no_output]).sum())
     print(f"\n== 3. Retrain {retrain_epochs} epoch(s) ==")

@@ -32,7 +32,7 @@ import numpy as np
 import minnet
 from minnet.bench import interleaved_times, median
 from minnet.data import load_mnist
-from minnet.pruning import (keep_ratios_to_sparsities, make_optimizer, paper_keep_ratios,
+from minnet.pruning import (keep_ratios_to_sparsities, paper_keep_ratios,
                             prune_model, retrain)
 from minnet.sparse import (format_layer_report, layer_report, load_sparse, save_sparse,
                            to_sparse)
@@ -73,11 +73,11 @@ def main():
 
     # -- 0. A pruned LeNet-300-100 -----------------------------------------------------------------------
     model = minnet.lenet_300_100(seed=args.seed)
-    minnet.fit(model, make_optimizer(0.01, "inv", 0.9, "l2", 5e-4), x, y, epochs=epochs,
+    minnet.fit(model, minnet.caffe_lenet_sgd(), x, y, epochs=epochs,
                seed=args.seed, progress=False)
     prune_model(model, "sparsity", keep_ratios_to_sparsities(paper_keep_ratios("lenet300")))
     if retrain_epochs:
-        retrain(model, make_optimizer(0.001, "inv", 0.9, "l2", 5e-4), x, y, epochs=retrain_epochs,
+        retrain(model, minnet.caffe_lenet_sgd(0.001), x, y, epochs=retrain_epochs,
                 seed=args.seed + 1, progress=False)
 
     # -- 1. Convert to CSR and check ----------------------------------------------------------------------

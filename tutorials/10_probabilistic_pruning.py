@@ -57,7 +57,7 @@ def main():
 
         # -- 1. One dense model per seed, the default recipe's dense training -----------------------
         dense = minnet.lenet_300_100(seed=seed, dropout=0.3)
-        minnet.fit(dense, make_optimizer(0.01, "inv", 0.9, "l2", 5e-4), x, y, epochs=epochs,
+        minnet.fit(dense, minnet.caffe_lenet_sgd(), x, y, epochs=epochs,
                    seed=seed, progress=False)
         print(f"== seed {seed}: dense validation error {100 * val_error(dense):.2f}% ==")
         results[seed] = {"dense": val_error(dense)}

@@ -31,7 +31,7 @@ import numpy as np
 
 from minnet.atomic import atomic_savez, atomic_write_json
 from minnet.errors import CheckpointError
-from minnet.optim import SGD, ConstantLR, CosineLR, InvLR
+from minnet.optim import make_optimizer  # noqa: F401  (re-exported: minnet.pruning.make_optimizer)
 from minnet.pruning.allocate import (SCAN_LEVELS, allocate, curves_from_rows, quality_for_sparsity,
                                      round_factor)
 from minnet.pruning.dropout import adjust_dropout
@@ -44,29 +44,6 @@ from minnet.train import Callback, evaluate, fit
 
 CHECKPOINT = "checkpoint.npz"
 PHASE_KINDS = {"fc": ("fc",), "conv": ("conv",), "all": ("fc", "conv")}
-
-
-def make_optimizer(lr, policy, momentum, regularization, strength, total_iterations=None):
-    """SGD with momentum and either L2 (weight_decay = strength) or L1 (l1 = strength) (sec. 3.1).
-
-    policy "inv" is Caffe's LeNet schedule lr * (1 + 1e-4 t)^-0.75; "constant" keeps lr;
-    "cosine" anneals lr to 0 over ``total_iterations`` (:class:`minnet.optim.CosineLR`).
-    """
-    if policy == "inv":
-        schedule = InvLR(lr)
-    elif policy == "constant":
-        schedule = ConstantLR(lr)
-    elif policy == "cosine":
-        if total_iterations is None:
-            raise ValueError("make_optimizer: policy 'cosine' needs total_iterations")
-        schedule = CosineLR(lr, total_iterations)
-    else:
-        raise ValueError(f"lr policy must be 'inv', 'constant' or 'cosine', got {policy!r}")
-    if regularization not in ("l1", "l2"):
-        raise ValueError(f"regularization must be 'l1' or 'l2', got {regularization!r}")
-    return SGD(schedule, momentum=momentum,
-               weight_decay=strength if regularization == "l2" else 0.0,
-               l1=strength if regularization == "l1" else 0.0)
 
 
 def retrain(model, optimizer, x, y, *, epochs, kinds=("fc", "conv"), **fit_kwargs):
