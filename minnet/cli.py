@@ -122,6 +122,9 @@ def make_parser():
         p.add_argument("--data", help="folder with an IDX dataset (MNIST's file names)")
         p.add_argument("--val-size", dest="val_size", type=int,
                        help="training images held out for every decision (default 5000)")
+        p.add_argument("--no-test", dest="read_test", action="store_false", default=None,
+                       help="never evaluate on the test set: for runs that compare recipes, "
+                       "which must be decided on validation error")
         p.add_argument("--hidden", help="model mlp: hidden layer sizes, e.g. 500,150")
         p.add_argument("--conv-relu", dest="conv_relu", action=argparse.BooleanOptionalAction,
                        help="model lenet5: ReLU after conv1 and conv2")

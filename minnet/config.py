@@ -55,6 +55,7 @@ class RunConfig:
     train_limit: int | None = None        # use only the first N training images (smoke tests)
     test_limit: int | None = None
     val_size: int = 5000                  # training images held out for every decision (seeded)
+    read_test: bool = True                # False: never evaluate on the test set (recipe searches)
     hidden: list = field(default_factory=lambda: [500, 150])   # model "mlp": hidden layer sizes
     conv_relu: bool = False               # model "lenet5": ReLU after conv1 and conv2
     batch_size: int = 64
@@ -91,7 +92,7 @@ class RunConfig:
 
 # The accepted Python types of each field (int is accepted where a float is expected).
 _TYPES = {
-    "model": (str,), "recipe": (str, type(None)), "seed": (int,), "val_size": (int,),
+    "model": (str,), "recipe": (str, type(None)), "seed": (int,), "val_size": (int,), "read_test": (bool,),
     "hidden": (list,), "conv_relu": (bool,), "compression": (float, int), "data": (str, type(None)), "dense_model": (str, type(None)),
     "train_limit": (int, type(None)),
     "test_limit": (int, type(None)), "batch_size": (int,), "epochs": (int,), "lr": (float, int),

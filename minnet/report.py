@@ -41,8 +41,12 @@ def build_report(*, command, cfg, dense_model, model, meta, sample):
 def table1_line(report):
     """One line in the form of the paper's Table 1: test error before -> after, params,
     compression, and the validation errors that guided the run (when there was a split)."""
-    line = (f"{report['model']}: top-1 test error {100 * report['error_before']:.2f}% -> "
-            f"{100 * report['error_after']:.2f}%, parameters {report['params_before']:,} -> "
+    if report["error_before"] is None or report["error_after"] is None:
+        test = "test set not read (--no-test)"
+    else:
+        test = (f"top-1 test error {100 * report['error_before']:.2f}% -> "
+                f"{100 * report['error_after']:.2f}%")
+    line = (f"{report['model']}: {test}, parameters {report['params_before']:,} -> "
             f"{report['params_after']:,}, compression {report['compression']:.1f}x")
     if report.get("val_error_before") is not None and report.get("val_error_after") is not None:
         line += (f" (validation {100 * report['val_error_before']:.2f}% -> "

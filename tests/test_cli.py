@@ -166,3 +166,23 @@ def test_dense_model_from_another_split_is_refused(tiny_idx, tmp_path, capsys):
                  "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and "seed = 0" in err and "--seed 0" in err and "validation split" in err
+
+
+def test_no_test_flag_keeps_the_test_set_unread(tiny_idx, tmp_path, capsys, monkeypatch):
+    import minnet.pruning.pipeline as pipeline
+    seen = []
+    real = pipeline.evaluate
+
+    def spy(model, x, y, **kw):
+        seen.append(len(x))
+        return real(model, x, y, **kw)
+
+    monkeypatch.setattr(pipeline, "evaluate", spy)
+    out = tmp_path / "search"
+    assert main(["prune", "--data", str(tiny_idx), "--out", str(out), "--epochs", "1",
+                 "--retrain-epochs", "1", "--rounds", "1", "--val-size", "60", "--no-test",
+                 "--no-progress"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["error_before"] is None and report["error_after"] is None
+    assert report["val_error_after"] is not None and "test set not read" in capsys.readouterr().out
+    assert 100 not in seen and set(seen) == {60}        # only the 60 validation images, never the 100 test ones

@@ -166,6 +166,11 @@ class _EpochCheckpoint(Callback):
 _HISTORY_KEYS = ("epoch", "loss", "train_acc", "val_loss", "val_acc", "lr")
 
 
+def _test_error(cfg, model, x_test, y_test):
+    """Test error for the report, or None when the run must not read the test set."""
+    return evaluate(model, x_test, y_test)["error"] if cfg.read_test else None
+
+
 def _val_error(model, x_val, y_val):
     """Validation error, or None when no validation split was held out."""
     return evaluate(model, x_val, y_val)["error"] if len(x_val) else None
@@ -216,7 +221,7 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
             # so several pruning recipes can share one dense training.
             model.load_weights(cfg.dense_model)
             log(f"[{i + 1}/{len(steps)}] dense model loaded from {cfg.dense_model}")
-            meta["error_before"] = evaluate(model, x_test, y_test)["error"]
+            meta["error_before"] = _test_error(cfg, model, x_test, y_test)
             meta["val_error_before"] = _val_error(model, x_val, y_val)
             model.save(run_dir / "dense.npz")
             meta["step"], meta["epoch"] = i + 1, 0
@@ -253,7 +258,7 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
         else:
             retrain(model, optimizer, x, y, kinds=PHASE_KINDS[step["phase"]], **fit_kwargs)
         if training:
-            meta["error_before"] = evaluate(model, x_test, y_test)["error"]    # reported, not used
+            meta["error_before"] = _test_error(cfg, model, x_test, y_test)    # reported, not used
             meta["val_error_before"] = _val_error(model, x_val, y_val)
             model.save(run_dir / "dense.npz")
         elif finetune:
@@ -263,7 +268,7 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
         meta["step"], meta["epoch"] = i + 1, 0
         save_checkpoint(run_dir, model, None, meta)
 
-    meta["error_after"] = evaluate(model, x_test, y_test)["error"]
+    meta["error_after"] = _test_error(cfg, model, x_test, y_test)
     meta["val_error_after"] = _val_error(model, x_val, y_val)
     meta["timing"]["this_session_seconds"] = round(time.perf_counter() - wall_start, 3)
     model.save(run_dir / "pruned.npz")
