@@ -53,6 +53,9 @@ def main():
                   f"test error {100 * (1 - logs['val_acc']):.2f}%  ({logs['seconds']:.1f} s)")
 
     print(f"\n== 2. Training on {n_train} images, testing on {n_test}, {epochs} epochs ==")
+    # fit evaluates its x_val after every epoch. Here we only *watch* the test error, nothing is
+    # chosen from it; when a choice depends on it (epochs, thresholds), hold out a validation split
+    # instead (minnet.split_validation), as `python -m minnet prune` does.
     history = minnet.fit(model, optimizer, x, y, epochs=epochs, batch_size=64, seed=args.seed,
                          x_val=x_test, y_val=y_test, callbacks=[PrintEpoch()], progress=False)
     error = 1 - history["val_acc"][-1]
