@@ -85,8 +85,8 @@ def compute_sensitivity(run_dir, report, dense, sparsities=tuple(range(0, 100, 1
     if (report.get("sensitivity") or {}).get("scan"):
         rows = report["sensitivity"]["scan"]
     else:
-        from minnet.cli import load_data          # at call time: cli imports this module
         from minnet.config import config_from_dict
+        from minnet.run_inputs import load_data
         from minnet.pruning.sensitivity import sensitivity_analysis
         (_, (xv, yv), _), _ = load_data(config_from_dict(report["config"]))
         if not len(xv):

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import minnet
-from minnet.bench import interleaved_times, median
+from minnet.timing import interleaved_times, median
 from minnet.data import load_mnist
 from minnet.pruning import (keep_ratios_to_sparsities, paper_keep_ratios,
                             prune_model, retrain)

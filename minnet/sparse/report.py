@@ -11,7 +11,7 @@ input shape (the speed of a CSR product does not depend on the input values).
 
 import numpy as np
 
-from minnet.bench import format_table, interleaved_times, median
+from minnet.timing import format_table, interleaved_times, median
 from minnet.sparse.layers import SparseDense
 from minnet.sparse.model import to_sparse
 from minnet.threads import same_threads

@@ -1,0 +1,107 @@
+"""Timing helpers: interleaved medians, plain-text tables, the machine's description.
+
+Used by the benchmarks (``python -m minnet.bench <name>``) and by :mod:`minnet.sparse.report`,
+which is why they live in the core and not in ``minnet.bench``.
+
+Rules these helpers encode (the machines are shared, 2-core and noisy):
+* compare things *in the same run*, interleaved round-robin, so a slow minute hurts all of them;
+* pause briefly between timed calls: OpenBLAS and Numba's thread pools spin-wait after a call, and
+  a 2-thread kernel started while the other pool still spins can run 2-5x slower;
+* report medians over repeats (robust to the odd descheduled run), and ratios of medians.
+"""
+
+import os
+import platform
+import statistics
+import time
+
+
+def calls_per_sample(fn, target_s=0.002, max_calls=10_000):
+    """How many back-to-back calls of ``fn`` make one sample of about ``target_s`` seconds
+    (a single 5-microsecond call is below the timer's noise; a 30 ms call needs no batching)."""
+    fn()
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    return int(min(max_calls, max(1, target_s // once)))
+
+
+def time_per_call(fn, calls=1):
+    """Seconds per call of ``fn``, averaged over ``calls`` back-to-back calls."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def interleaved_times(cases, repeats=15, pause_s=0.02, target_s=0.002):
+    """Time several functions round-robin: {name: [seconds per call, one per repeat]}.
+
+    cases: dict name -> zero-argument callable. Each repeat times every case once (a sample of
+    ``calls_per_sample`` calls), in an order rotated by one each repeat, sleeping ``pause_s``
+    before each sample. Every case is called once untimed first (compilation, caches).
+    """
+    names = list(cases)
+    calls = {name: calls_per_sample(cases[name], target_s) for name in names}
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            time.sleep(pause_s)
+            times[name].append(time_per_call(cases[name], calls[name]))
+    return times
+
+
+def median(values):
+    """The median of a list of numbers."""
+    return statistics.median(values)
+
+
+def format_table(rows, columns):
+    """A plain-text table. rows: list of dicts; columns: list of (key, header, format spec or
+    callable value -> str). Missing values print as "-"."""
+    def cell(row, key, fmt):
+        value = row.get(key)
+        if value is None:
+            return "-"
+        return fmt(value) if callable(fmt) else format(value, fmt)
+    body = [[cell(r, k, f) for k, _, f in columns] for r in rows]
+    headers = [h for _, h, _ in columns]
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(b, widths)) for b in body]
+    return "\n".join(lines)
+
+
+def machine_info():
+    """The machine and library versions, as plain data for a benchmark's JSON output."""
+    import numba
+    import numpy
+    import scipy
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), cpu)
+    except OSError:
+        pass
+    blas = ""
+    try:
+        config = numpy.show_config(mode="dicts")
+        info = config.get("Build Dependencies", {}).get("blas", {})
+        blas = f"{info.get('name', '')} {info.get('version', '')}".strip()
+    except (TypeError, AttributeError):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "numpy": numpy.__version__,
+            "scipy": scipy.__version__, "numba": numba.__version__, "blas": blas,
+            "numba_threads": numba.get_num_threads(),
+            "numba_threading_layer": _numba_threading_layer()}
+
+
+def _numba_threading_layer():
+    import numba
+    try:
+        return numba.threading_layer()
+    except ValueError:          # no parallel kernel has run yet
+        return None
