@@ -21,6 +21,7 @@ import numpy as np
 
 from minnet import figdata, plotting
 from minnet.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from minnet.errors import RunFolderError
 from minnet.model import Sequential
 from minnet.stats import format_table
 
@@ -39,10 +40,6 @@ CAPTIONS = {
     "sensitivity": "Sensitivity: each layer pruned alone, no retraining (paper Fig. 6).",
     "tradeoff": "Accuracy vs parameters pruned, L1 and L2, with and without retraining (paper Fig. 5).",
 }
-
-
-class RunFolderError(ValueError):
-    """A run folder lacks a file the report needs (the message names the files and the fix)."""
 
 
 def check_run_folder(run_dir):
@@ -86,8 +83,8 @@ def compute_sensitivity(run_dir, report, dense, sparsities=tuple(range(0, 100, 1
         rows = report["sensitivity"]["scan"]
     else:
         from minnet.config import config_from_dict
-        from minnet.run_inputs import load_data
         from minnet.pruning.sensitivity import sensitivity_analysis
+        from minnet.run_inputs import load_data
         (_, (xv, yv), _), _ = load_data(config_from_dict(report["config"]))
         if not len(xv):
             raise RunFolderError("this run held out no validation images (val_size 0): its "

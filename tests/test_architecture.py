@@ -70,3 +70,21 @@ def test_no_import_cycles():
         if m not in state:
             visit(m, [m])
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_every_minnet_exception_derives_from_minnet_error_and_a_builtin():
+    import inspect
+
+    from minnet import errors
+    classes = [c for _, c in inspect.getmembers(errors, inspect.isclass)
+               if issubclass(c, Exception) and c is not errors.MinnetError]
+    assert {c.__name__ for c in classes} >= {"ShapeError", "DTypeError", "DataError", "CheckpointError",
+                                             "DivergenceError", "ConfigError", "RunFolderError"}
+    for c in classes:
+        assert issubclass(c, errors.MinnetError)
+        assert any(b is not errors.MinnetError and issubclass(b, Exception) for b in c.__bases__)
+    # no exception class defined outside errors.py
+    defined = [f"{p.name}: {n.name}" for p in PACKAGE.rglob("*.py") if p.name != "errors.py"
+               for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, ast.ClassDef)
+               and any(getattr(b, "id", "").endswith(("Error", "Exception")) for b in n.bases)]
+    assert not defined, defined
