@@ -186,3 +186,25 @@ def test_no_test_flag_keeps_the_test_set_unread(tiny_idx, tmp_path, capsys, monk
     assert report["error_before"] is None and report["error_after"] is None
     assert report["val_error_after"] is not None and "test set not read" in capsys.readouterr().out
     assert 100 not in seen and set(seen) == {60}        # only the 60 validation images, never the 100 test ones
+
+
+def test_mlp_takes_any_image_size_and_class_count(tmp_path):
+    """--data with 12x12 images in 4 classes: mlp sizes itself from the data; the LeNets refuse."""
+    d = tmp_path / "small"
+    d.mkdir()
+    rng = np.random.default_rng(1)
+    for prefix, n in (("train", 200), ("t10k", 40)):
+        y = np.arange(n) % 4
+        x = rng.integers(0, 40, size=(n, 12, 12))
+        for i, c in enumerate(y):
+            x[i, 3 * c:3 * c + 3, :] = 240
+        write_idx(d / f"{prefix}-images-idx3-ubyte.gz", x)
+        write_idx(d / f"{prefix}-labels-idx1-ubyte.gz", y)
+    out = tmp_path / "run"
+    assert main(["prune", "--model", "mlp", "--hidden", "16", "--data", str(d), "--out", str(out),
+                 "--epochs", "2", "--retrain-epochs", "1", "--rounds", "1", "--val-size", "40",
+                 "--compression", "3", "--no-progress"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["params_before"] == 144 * 16 + 16 + 16 * 4 + 4 and report["compression"] >= 3
+    assert main(["prune", "--model", "lenet300", "--data", str(d), "--out", str(tmp_path / "x"),
+                 "--val-size", "40"]) == 2
