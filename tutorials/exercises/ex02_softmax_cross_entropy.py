@@ -32,6 +32,8 @@ def softmax_cross_entropy(logits, y):
     Returns (loss, dlogits): loss a float, dlogits of shape (N, C).
 
     Hints: keepdims=True keeps (N, 1) shapes that broadcast against (N, C);
-    p[np.arange(N), y] picks the true class of every row.
+    log_p[np.arange(N), y] picks each row's log-probability of its true class, where log_p is
+    computed as above from s (not np.log of the probabilities: a tiny p rounds to 0, and log(0)
+    is -inf).
     """
     raise NotImplementedError("write softmax_cross_entropy")

@@ -20,7 +20,9 @@ be exactly 0.0 and must still be stored (retraining may move it).
 
 The product y = W x then only touches the kept entries (cost nnz instead of rows * cols):
 
-    y[i] = sum over k in indptr[i] .. indptr[i + 1] - 1 of  data[k] * x[indices[k]]
+    y[i] = sum over k in range(indptr[i], indptr[i + 1]) of  data[k] * x[indices[k]]
+
+(a half-open range, like Python's: indptr[i + 1] itself is the first entry of the *next* row.)
 
 A CSR matrix does not promise that the columns inside a row are sorted; your product must not assume
 it. (Your csr_from_dense should produce them sorted, as minnet does.)
