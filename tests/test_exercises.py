@@ -1,4 +1,11 @@
-"""The exercise checker: solutions pass, wrong answers fail readably, stubs say "not implemented yet"."""
+"""The exercise checker: right answers pass, wrong ones fail readably, stubs say "not implemented yet".
+
+These tests own their fixtures: right answers are tests/fixtures/exercise_answers/ (each function
+calls the engine code the checker grades against), untouched stubs are generated in a temporary
+folder. So the test command passes whatever the classroom did to tutorials/exercises/: filled in
+by a student, or with solutions/ deleted by a teacher. (CI checks the reference solutions
+separately, with ``python -m minnet.exercises check tutorials/exercises/solutions``.)
+"""
 
 import subprocess
 import sys
@@ -11,24 +18,36 @@ import pytest
 from minnet.exercises import EXERCISES, check_path, compare, format_results
 
 REPO = Path(__file__).resolve().parents[1]
-SOLUTIONS = REPO / "tutorials" / "exercises" / "solutions"
-STUBS = REPO / "tutorials" / "exercises"
+STUDENT_FOLDER = REPO / "tutorials" / "exercises"
+ANSWERS = Path(__file__).resolve().parent / "fixtures" / "exercise_answers"
 
 
-def test_every_exercise_has_a_stub_and_a_solution():
+@pytest.fixture
+def stubs(tmp_path):
+    """Untouched stubs of every exercise: each function raises NotImplementedError."""
+    folder = tmp_path / "stubs"
+    folder.mkdir()
     for ex in EXERCISES:
-        assert (STUBS / ex.filename).is_file(), ex.filename
-        assert (SOLUTIONS / ex.filename).is_file(), ex.filename
+        body = "".join(f"def {t.function}(*args):\n    raise NotImplementedError('write {t.function}')\n\n"
+                       for t in ex.tasks)
+        (folder / ex.filename).write_text(body)
+    return folder
 
 
-def test_reference_solutions_pass():
-    result = check_path(SOLUTIONS)
+def test_every_exercise_has_a_file_for_students_and_an_answer_fixture():
+    for ex in EXERCISES:
+        assert (STUDENT_FOLDER / ex.filename).is_file(), ex.filename
+        assert (ANSWERS / ex.filename).is_file(), ex.filename
+
+
+def test_right_answers_pass():
+    result = check_path(ANSWERS)
     assert result.passed, format_results(result)
     assert len(result.files) == len(EXERCISES)
 
 
-def test_untouched_stubs_report_not_implemented_rather_than_crashing():
-    result = check_path(STUBS)
+def test_untouched_stubs_report_not_implemented_rather_than_crashing(stubs):
+    result = check_path(stubs)
     assert not result.passed
     statuses = {t.status for f in result.files for t in f.tasks}
     assert statuses == {"TODO"}, format_results(result)
@@ -113,17 +132,17 @@ def test_compare_messages_by_hand():
 
 
 def test_only_filter_and_unknown_files(tmp_path):
-    result = check_path(SOLUTIONS, only=["csr_matvec"])
+    result = check_path(ANSWERS, only=["csr_matvec"])
     assert [t.function for f in result.files for t in f.tasks] == ["csr_matvec"]
     stray = _write(tmp_path, "homework.py", "x = 1\n")
     assert "not an exercise file name" in format_results(check_path(stray))
 
 
-def test_command_line_exit_status():
-    ok = subprocess.run([sys.executable, "-m", "minnet.exercises", "check", str(SOLUTIONS)],
+def test_command_line_exit_status(stubs):
+    ok = subprocess.run([sys.executable, "-m", "minnet.exercises", "check", str(ANSWERS)],
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "all done" in ok.stdout
-    todo = subprocess.run([sys.executable, "-m", "minnet.exercises", "check"],
+    todo = subprocess.run([sys.executable, "-m", "minnet.exercises", "check", str(stubs)],
                           capture_output=True, text=True)
     assert todo.returncode == 1 and "not implemented yet" in todo.stdout

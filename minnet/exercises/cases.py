@@ -350,7 +350,7 @@ EXERCISES = [
              "walk the rows in order; within a row, the kept columns in increasing order; "
              "indptr[i + 1] = indptr[i] + number kept in row i"),
         Task("csr_matvec", ("y",), csr_matvec_cases,
-             "y[i] = sum over k in indptr[i] .. indptr[i + 1] - 1 of data[k] * x[indices[k]]"),
+             "y[i] = sum over k in range(indptr[i], indptr[i + 1]) of data[k] * x[indices[k]]"),
     ]),
 ]
 """Every exercise, in the order of the tutorials."""
