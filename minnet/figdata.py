@@ -21,8 +21,8 @@ IMAGE_SIDE = 28          # MNIST images are 28 x 28; fc1 of LeNet-300-100 sees t
 
 
 def _layer_weights_and_mask(layer):
-    w = np.asarray(layer.params["W"], dtype=np.float64)
-    return w, np.asarray(layer.masks["W"], dtype=bool)
+    w = np.asarray(layer.weight, dtype=np.float64)
+    return w, np.asarray(layer.mask, dtype=bool)
 
 
 def weight_histograms(stages, bins=60, layers=None):

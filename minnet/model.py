@@ -130,9 +130,9 @@ class Sequential:
         """A text table: layer, class, output-independent parameter shapes, parameter count."""
         lines = [f"{'layer':<10} {'type':<10} {'weights':>22} {'params':>10} {'kept':>7}"]
         for l in self.layers:
-            shape = str(tuple(l.params["W"].shape)) if "W" in l.params else ""
+            shape = str(tuple(l.weight.shape)) if l.prunable else ""
             n = sum(p.size for p in l.params.values())
-            kept = f"{100 * l.masks['W'].mean():.1f}%" if "W" in l.masks else ""
+            kept = f"{100 * l.mask.mean():.1f}%" if l.prunable else ""
             lines.append(f"{l.name:<10} {type(l).__name__:<10} {shape:>22} {n:>10,} {kept:>7}")
         lines.append(f"total parameters: {self.count_params():,}")
         return "\n".join(lines)

@@ -117,7 +117,7 @@ def build_figures(report, dense, pruned, sensitivity=None, tradeoff=None, log_hi
     figures["weight_histograms"] = plotting.plot_weight_histograms(
         figdata.weight_histograms(stages), log=log_histograms)
     first = pruned.prunable_layers()[0]
-    mask = first.masks["W"]
+    mask = first.mask
     if mask.ndim == 2 and mask.shape[1] == figdata.IMAGE_SIDE ** 2:
         figures["fig4_mask"] = plotting.plot_fig4_mask(figdata.fig4_mask_image(mask),
                                                        figdata.input_keep_map(mask))

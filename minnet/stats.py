@@ -42,7 +42,7 @@ def layer_flops(layer, output_shape):
     Dense: 2 * W.size. Conv2D: 2 * W.size * H_out * W_out (each output position reuses every weight
     once; W.size = out * in/groups * kh * kw already accounts for groups).
     """
-    w = layer.params["W"]
+    w = layer.weight
     if layer.kind == "conv":
         return 2 * int(w.size) * int(np.prod(output_shape[1:]))
     return 2 * int(w.size)
@@ -63,14 +63,14 @@ def layer_stats(model, sample, activation_sparsity=True):
         if "W" not in layer.masks:
             continue
         p = profile[layer.name]
-        weights = int(layer.params["W"].size)
-        remaining = int(layer.masks["W"].sum())
+        weights = int(layer.weight.size)
+        remaining = layer.n_kept
         # The image is the network's input, not an activation: the paper's tables count it dense.
         input_act = 1.0 if first or not activation_sparsity else p["input_nonzero"]
         first = False
         flops = layer_flops(layer, p["output_shape"])
         remaining_flops = flops * (remaining / weights) * input_act
-        rows.append({"name": layer.name, "kind": layer.kind, "shape": list(layer.params["W"].shape),
+        rows.append({"name": layer.name, "kind": layer.kind, "shape": list(layer.weight.shape),
                      "weights": weights, "remaining": remaining,
                      "remaining_pct": 100.0 * remaining / weights,
                      "input_act_pct": 100.0 * input_act,

@@ -88,3 +88,47 @@ def test_every_minnet_exception_derives_from_minnet_error_and_a_builtin():
                for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, ast.ClassDef)
                and any(getattr(b, "id", "").endswith(("Error", "Exception")) for b in n.bases)]
     assert not defined, defined
+
+
+def test_pruning_goes_through_the_layer_api():
+    """Outside layers/ (and the sparse layers, which are layers), nothing indexes a layer's W by its
+    key, reads pruning's record by its state keys, or writes a layer's private attributes."""
+    import re
+    pattern = re.compile(r'(params|masks)\["W"\]|std_before_pruning|connections_before_pruning'
+                         r'|set_mask\("W"|\blayer\._\w+\s*=|\bla\._\w+\s*=|\blb\._\w+\s*=')
+    bad = []
+    for p in PACKAGE.rglob("*.py"):
+        rel = p.relative_to(PACKAGE).as_posix()
+        if rel.startswith("layers/") or rel in ("sparse/layers.py", "sparse/conv.py"):
+            continue
+        bad += [f"{rel}:{i}: {line.strip()}" for i, line in enumerate(p.read_text().splitlines(), 1)
+                if pattern.search(line)]
+    assert not bad, "\n".join(bad)
+
+
+def test_layer_pruning_api_and_record_round_trip(tmp_path):
+    import numpy as np
+
+    from minnet.layers import Dense
+    from minnet.model import Sequential
+    layer = Dense(4, 3, rng=0, name="fc")
+    assert layer.prunable and layer.n_kept == 12 and layer.pruning_record is None
+    record = layer.remember_before_pruning()
+    assert record.connections_before == 12
+    assert record.std_before == np.std(layer.weight.astype(np.float64))
+    keep = np.ones((3, 4), bool)
+    keep[0] = False
+    assert layer.prune(keep) == 8
+    assert layer.prune(np.ones((3, 4), bool)) == 8            # pruned connections never come back
+    assert (layer.weight[0] == 0).all() and not layer.mask[0].any()
+    layer.weight[1, 1] = 5.0
+    assert layer.remember_before_pruning() == record            # the first record stays
+    model = Sequential([layer])
+    model.save(tmp_path / "m.npz")
+    assert Sequential.load(tmp_path / "m.npz").layer("fc").pruning_record == record
+    # whole neurons: rows (units) and columns (inputs), with mask and bias
+    rows = layer.keep_units(np.array([False, True, True]))
+    assert list(rows) == [1, 2] and layer.weight.shape == (2, 4) and layer.params["b"].shape == (2,)
+    layer.keep_inputs(np.array([True, False, True, True]))
+    assert layer.weight.shape == (2, 3) and layer.mask.shape == (2, 3) and layer.in_features == 3
+    assert layer.forward(np.ones((1, 3), np.float32)).shape == (1, 2)

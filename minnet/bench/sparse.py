@@ -82,7 +82,7 @@ def prune_randomly(model, densities, seed=0):
     """Random masks at the given kept fraction per layer name (what pruning would give in shape)."""
     rng = np.random.default_rng(seed)
     for layer in model.prunable_layers():
-        layer.set_mask("W", rng.random(layer.params["W"].shape) < densities[layer.name])
+        layer.prune(rng.random(layer.weight.shape) < densities[layer.name])
     return model
 
 

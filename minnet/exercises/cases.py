@@ -75,10 +75,10 @@ def _rng(seed):
 def _dense_reference(x, W, b, dout, mask):
     """(y, dx, dW, db) from minnet's Dense layer in float64 (the fused ReLU off)."""
     layer = Dense(W.shape[1], W.shape[0], dtype=np.float64, name="fc")
-    layer.params["W"][...] = W
+    layer.weight[...] = W
     layer.params["b"][...] = b
     if mask is not None:
-        layer.set_mask("W", mask)
+        layer.prune(mask)
     y = layer.forward(x.copy(), training=True).copy()
     dx = layer.backward(dout.copy())
     return y, dx, layer.grads["W"].copy(), layer.grads["b"].copy()
@@ -232,8 +232,8 @@ def _dead_reference(mask_in, mask_out):
     n_out = mask_out.shape[0]
     a = Dense(n_in, hidden, activation="relu", rng=0, dtype=np.float64, name="hidden")
     b = Dense(hidden, n_out, rng=1, dtype=np.float64, name="out")
-    a.set_mask("W", mask_in)
-    b.set_mask("W", mask_out)
+    a.prune(mask_in)
+    b.prune(mask_out)
     return find_dead_neurons(Sequential([a, b]))["hidden"]
 
 

@@ -9,7 +9,14 @@ and two methods, ``forward(x, training=False) -> y`` and ``backward(dout) -> dx`
 Masks are the slot pruning builds on (paper sec. 2, step 2). ``set_mask`` zeroes the pruned weights;
 ``backward`` zeroes their gradients; the optimiser pins them (and their momentum) at zero. Because the
 weights themselves are exactly 0.0 where the mask is False, forward needs no extra multiply.
+
+Pruning talks to a layer through a small API, so no other module needs to know the names of its
+arrays: ``weight`` and ``mask`` (the prunable weight W and its keep-mask), ``prune(keep)`` (AND a new
+mask into the old one), ``n_kept``, and ``pruning_record`` (what pruning remembers from before the
+first prune, a :class:`PruningRecord`).
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,6 +44,22 @@ def check_float_array(x, where: str, dtype=None):
         raise ShapeError(f"{where}: got a scalar; expected a batch of shape (N, ...)")
     if x.shape[0] == 0:
         raise ShapeError(f"{where}: got an empty batch (shape {x.shape}); pass at least one example")
+
+
+@dataclass(frozen=True)
+class PruningRecord:
+    """What pruning remembers of a layer from before its first prune (saved with the model).
+
+    std_before:         std of W then; the unit of the paper's threshold q x std (sec. 2)
+    connections_before: W.size then; C_io of the dropout adjustment (sec. 3.2)
+    """
+
+    std_before: float
+    connections_before: int
+
+
+# The layer's ``state`` keys that hold the record (plain numbers, so they save with the model).
+_RECORD_KEYS = {"std_before": "std_before_pruning", "connections_before": "connections_before_pruning"}
 
 
 class Layer:
@@ -103,6 +126,58 @@ class Layer:
         for name, mask in self.masks.items():
             if not mask.all():
                 self.grads[name][~mask] = 0.0
+
+    # -- the pruning API ---------------------------------------------------------------------------
+    # Layers with a prunable weight keep it under params["W"] and its mask under masks["W"]; these
+    # accessors are the only places outside a layer's own code that know that.
+    @property
+    def prunable(self) -> bool:
+        """True if the layer has a prunable weight (a mask on W)."""
+        return "W" in self.masks
+
+    def _require_prunable(self):
+        if not self.prunable:
+            raise TypeError(f"{self.describe()} has no prunable weight")
+
+    @property
+    def weight(self) -> np.ndarray:
+        """The prunable weight W (the array itself, not a copy)."""
+        self._require_prunable()
+        return self.params["W"]
+
+    @property
+    def mask(self) -> np.ndarray:
+        """W's keep-mask: bool, shaped like W, True = connection kept."""
+        self._require_prunable()
+        return self.masks["W"]
+
+    @property
+    def n_kept(self) -> int:
+        """Number of connections still kept (True entries of the mask)."""
+        return int(self.mask.sum())
+
+    def prune(self, keep) -> int:
+        """Remove the connections where ``keep`` is False: mask = old mask AND keep, the removed
+        weights set to exactly 0. A pruned connection never comes back. Returns ``n_kept``."""
+        self.set_mask("W", np.asarray(keep) & self.mask)
+        return self.n_kept
+
+    @property
+    def pruning_record(self) -> PruningRecord | None:
+        """The :class:`PruningRecord` written by the first prune, or None before it."""
+        if _RECORD_KEYS["std_before"] not in self.state:
+            return None
+        return PruningRecord(float(self.state[_RECORD_KEYS["std_before"]]),
+                             int(self.state.get(_RECORD_KEYS["connections_before"], self.mask.size)))
+
+    def remember_before_pruning(self) -> PruningRecord:
+        """Record std(W) (in float64) and W.size once, before the first prune; later calls keep
+        the first record. Returns it."""
+        if self.pruning_record is None:
+            w = self.weight
+            self.state[_RECORD_KEYS["std_before"]] = float(np.std(w.astype(np.float64)))
+            self.state[_RECORD_KEYS["connections_before"]] = int(w.size)
+        return self.pruning_record
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def reseed(self, seed_sequence) -> None:

@@ -83,6 +83,40 @@ class Dense(Layer):
             return None
         return dz @ self.params["W"]                    # 3. gradient for the layer below
 
+    # -- removing whole neurons (paper sec. 3.5) -------------------------------------------------
+    def keep_units(self, keep):
+        """Keep only the output units where ``keep`` (bool, (out_features,)) is True: rows of W,
+        of its mask and of b. Returns the kept row indices (for an optimiser's velocities)."""
+        rows = self._check_keep(keep, self.out_features, "keep_units")
+        self._reshape_params(lambda a, name: a[rows])
+        return rows
+
+    def keep_inputs(self, keep):
+        """Keep only the inputs where ``keep`` (bool, (in_features,)) is True: columns of W and of
+        its mask (b is unchanged). Returns the kept column indices."""
+        cols = self._check_keep(keep, self.in_features, "keep_inputs")
+        self._reshape_params(lambda a, name: a[:, cols] if name == "W" else a)
+        return cols
+
+    def _check_keep(self, keep, n, what):
+        keep = np.asarray(keep)
+        if keep.dtype != np.bool_ or keep.shape != (n,):
+            raise ShapeError(f"{self.describe()}.{what}: expected a bool array of shape ({n},), "
+                             f"got {keep.dtype} {keep.shape}")
+        if not keep.any():
+            raise ValueError(f"{self.describe()}.{what}: keeping nothing would leave an empty layer")
+        return np.flatnonzero(keep)
+
+    def _reshape_params(self, cut):
+        mask = cut(self.masks["W"], "W")
+        for name in list(self.params):
+            self.params[name] = np.ascontiguousarray(cut(self.params[name], name))
+            self.grads[name] = np.zeros_like(self.params[name])
+        self.masks["W"] = np.ones(self.params["W"].shape, dtype=bool)
+        self.set_mask("W", mask)
+        self.out_features, self.in_features = self.params["W"].shape
+        self._x = self._y = None       # the cache of the last forward has the old shapes
+
     def config(self):
         """Constructor arguments (saved with the architecture)."""
         return {"in_features": self.in_features, "out_features": self.out_features,

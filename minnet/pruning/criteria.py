@@ -54,7 +54,7 @@ def prune_by_std(w, quality, std=None):
     """The paper's rule: keep |w| > quality * std (Han et al. 2015, sec. 2; their Caffe code).
 
     w: weight array of any shape; quality: the quality parameter q > 0; std: the standard deviation
-    of the layer's weights *before the first prune* (``layer.state["std_before_pruning"]``), or None
+    of the layer's weights *before the first prune* (``layer.pruning_record.std_before``), or None
     for ``np.std(w)``. Using the original std keeps the threshold's scale fixed across rounds: the
     std of an already-pruned layer is smaller, and the same q would then prune less each round.
     Returns a bool array shaped like w. On Gaussian-like weights q = 1 removes about 68%.

@@ -31,7 +31,7 @@ def adjust_dropout(model, enabled=True):
     """Set every Dropout layer that follows a pruned layer to D_o * sqrt(C_ir / C_io); return the rates.
 
     "Follows" means the nearest layer with a weight mask before the Dropout in ``model.layers``;
-    C_io is that layer's ``state["connections_before_pruning"]`` (recorded by the first prune, W.size
+    C_io is that layer's ``pruning_record.connections_before`` (recorded by the first prune, W.size
     if absent) and C_ir its number of surviving connections (True entries of its mask). D_o is the
     dropout layer's ``original_rate``, so calling this after every round never compounds.
     With ``enabled=False`` (the ablation) every dropout layer gets its original rate back.
@@ -40,12 +40,13 @@ def adjust_dropout(model, enabled=True):
     rates = {}
     previous = None
     for layer in model.layers:
-        if "W" in layer.masks:
+        if layer.prunable:
             previous = layer
         elif isinstance(layer, Dropout):
             if enabled and previous is not None:
-                before = previous.state.get("connections_before_pruning", previous.masks["W"].size)
-                after = int(previous.masks["W"].sum())
+                record = previous.pruning_record
+                before = record.connections_before if record else previous.mask.size
+                after = previous.n_kept
                 layer.rate = adjusted_dropout_rate(layer.original_rate, before, after)
             else:
                 layer.rate = layer.original_rate

@@ -29,7 +29,7 @@ def dense_pairs(model):
     pair (e.g. conv -> flatten -> fc), which :func:`remove_dead_neurons` leaves alone.
     """
     pairs, skipped = [], []
-    prunable = [i for i, l in enumerate(model.layers) if "W" in l.masks]
+    prunable = [i for i, l in enumerate(model.layers) if l.prunable]
     for a, b in zip(prunable, prunable[1:]):
         la, lb = model.layers[a], model.layers[b]
         between = model.layers[a + 1:b]
@@ -47,8 +47,8 @@ def find_dead_neurons(model):
     dead = {}
     for a, b in pairs:
         la, lb = model.layers[a], model.layers[b]
-        no_inputs = ~la.masks["W"].any(axis=1)          # (out_a,)  row j all pruned
-        no_outputs = ~lb.masks["W"].any(axis=0)         # (in_b,) = (out_a,)  column j all pruned
+        no_inputs = ~la.mask.any(axis=1)                # (out_a,)  row j all pruned
+        no_outputs = ~lb.mask.any(axis=0)               # (in_b,) = (out_a,)  column j all pruned
         dead[la.name] = no_inputs | no_outputs
     return dead
 
@@ -80,7 +80,7 @@ def remove_dead_neurons(model, optimizer=None):
         changed = False
         for a, b in pairs:
             la, lb = model.layers[a], model.layers[b]
-            dead = ~la.masks["W"].any(axis=1) | ~lb.masks["W"].any(axis=0)
+            dead = ~la.mask.any(axis=1) | ~lb.mask.any(axis=0)
             if not dead.any():
                 continue
             if dead.all():
@@ -88,10 +88,10 @@ def remove_dead_neurons(model, optimizer=None):
                                  "depends on its input; prune less")
             # 1. fold constant outputs of input-less units into the next bias (outgoing weights kept
             #    only where the mask keeps them, which is where W_next is nonzero anyway)
-            no_inputs = np.flatnonzero(~la.masks["W"].any(axis=1))
+            no_inputs = np.flatnonzero(~la.mask.any(axis=1))
             if no_inputs.size:
                 c = _constant_outputs(model, a, b, no_inputs)
-                lb.params["b"] += (lb.params["W"][:, no_inputs] @ c).astype(lb.params["b"].dtype)
+                lb.params["b"] += (lb.weight[:, no_inputs] @ c).astype(lb.params["b"].dtype)
             keep = ~dead
             # 2. shrink layer a's rows and layer b's columns
             _take(la, optimizer, rows=keep)
@@ -103,20 +103,16 @@ def remove_dead_neurons(model, optimizer=None):
 
 
 def _take(layer, optimizer, rows=None, cols=None):
-    """Keep only the given output rows (W, b) or input columns (W) of a Dense layer, with its
-    mask, gradients and the optimiser's velocities."""
-    def cut(arr, name):
-        if rows is not None:
-            return arr[rows] if name == "b" or arr.ndim == 2 else arr
-        return arr[:, cols] if name == "W" else arr
-
-    mask = cut(layer.masks["W"], "W")
-    for name in list(layer.params):
-        layer.params[name] = np.ascontiguousarray(cut(layer.params[name], name))
-        layer.grads[name] = np.zeros_like(layer.params[name])
-        if optimizer is not None and (layer.name, name) in optimizer.velocity:
-            optimizer.velocity[(layer.name, name)] = np.ascontiguousarray(
-                cut(optimizer.velocity[(layer.name, name)], name))
-    layer.set_mask("W", mask)
-    layer.out_features, layer.in_features = layer.params["W"].shape
-    layer._x = layer._y = None     # the cache of the last forward has the old shapes
+    """Keep only the given output units (rows=bool) or inputs (cols=bool) of a Dense layer, through
+    its own keep_units / keep_inputs, and shrink the optimiser's velocities to match."""
+    if rows is not None:
+        index = layer.keep_units(rows)
+        cut = lambda arr, name: arr[index]                      # W's rows and b
+    else:
+        index = layer.keep_inputs(cols)
+        cut = lambda arr, name: arr[:, index] if name == "W" else arr
+    if optimizer is not None:
+        for name in layer.params:
+            key = (layer.name, name)
+            if key in optimizer.velocity:
+                optimizer.velocity[key] = np.ascontiguousarray(cut(optimizer.velocity[key], name))

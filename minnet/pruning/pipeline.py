@@ -285,12 +285,12 @@ def _scan_step(cfg, model, meta, i, n_steps, x_val, y_val, log):
     log(f"[{i + 1}/{n_steps}] sensitivity scan on {len(x_val)} validation images: "
         f"{len(layers)} layers x {len(SCAN_LEVELS)} sparsities, no retraining")
     rows = sensitivity_analysis(model, x_val, y_val, sparsities=SCAN_LEVELS, kinds=kinds)
-    sizes = {l.name: int(l.params["W"].size) for l in layers}
+    sizes = {l.name: int(l.weight.size) for l in layers}
     alloc = allocate(curves_from_rows(rows), sizes, model.count_params(), cfg.compression)
     per_layer = {}
     for layer in layers:
         s = alloc["sparsity"][layer.name]
-        q = quality_for_sparsity(layer.params["W"], layer.state["std_before_pruning"], s)
+        q = quality_for_sparsity(layer.weight, layer.pruning_record.std_before, s)
         per_layer[layer.name] = {"quality": q, "sparsity": s, "weights": sizes[layer.name]}
     meta["sensitivity"] = {"levels": list(SCAN_LEVELS), "scan": rows,
                            "tolerance": alloc["tolerance"], "compression": cfg.compression,
@@ -329,9 +329,9 @@ def _sensitivity_targets(cfg, model, step, meta):
     planned = int(round(sum(chosen[l.name]["weights"] * (1.0 - chosen[l.name]["sparsity"]) ** frac
                             for l in layers)))
     floor = meta["factors"].get(step["phase"], 0.0)
-    c = round_factor([l.params["W"] for l in layers], [l.masks["W"] for l in layers],
+    c = round_factor([l.weight for l in layers], [l.mask for l in layers],
                      [chosen[l.name]["quality"] for l in layers],
-                     [l.state["std_before_pruning"] for l in layers], planned, floor)
+                     [l.pruning_record.std_before for l in layers], planned, floor)
     if not np.isfinite(c):
         raise ValueError("the sensitivity scan left too few prunable weights for the target "
                          "compression; lower --compression")

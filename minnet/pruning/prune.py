@@ -1,7 +1,7 @@
 """Apply pruning criteria to a model, freeze layers by kind, re-initialise survivors.
 
-Everything here goes through the layers' public API: ``params``, ``masks``, ``set_mask``, ``state``
-and ``trainable``. A new mask is always AND-ed with the old one, so a pruned connection stays pruned
+Everything here goes through the layers' pruning API: ``weight``, ``mask``, ``prune(keep)``,
+``pruning_record`` and ``trainable``. A new mask is always AND-ed with the old one, so a pruned connection stays pruned
 for the rest of the run (paper sec. 2: pruning only ever removes connections).
 """
 
@@ -23,7 +23,7 @@ def select_layers(model, kinds=PRUNABLE_KINDS):
     unknown = set(kinds) - set(PRUNABLE_KINDS)
     if unknown:
         raise ValueError(f"unknown layer kinds {sorted(unknown)}; choose from {PRUNABLE_KINDS}")
-    layers = [l for l in model.prunable_layers() if l.kind in kinds and "W" in l.masks]
+    layers = [l for l in model.prunable_layers() if l.kind in kinds and l.prunable]
     if not layers:
         raise ValueError(f"the model has no prunable layers of kind {list(kinds)} "
                          f"(layers: {[l.name for l in model.layers]})")
@@ -31,24 +31,22 @@ def select_layers(model, kinds=PRUNABLE_KINDS):
 
 
 def record_original_state(model):
-    """Store, once per prunable layer, what later rounds measure against (the layer's ``state``).
+    """Store, once per prunable layer, what later rounds measure against (its ``pruning_record``).
 
-    state["std_before_pruning"]         std of W before the first prune (paper sec. 2: the threshold
+    std_before          std of W before the first prune (paper sec. 2: the threshold
                                         is a quality parameter times this std);
-    state["connections_before_pruning"] W.size, the C_io of the dropout adjustment (sec. 3.2).
+    connections_before  W.size, the C_io of the dropout adjustment (sec. 3.2).
     Values already present are kept: calling this again after a prune changes nothing.
     """
     for layer in model.prunable_layers():
-        w = layer.params["W"]
-        layer.state.setdefault("std_before_pruning", float(np.std(w.astype(np.float64))))
-        layer.state.setdefault("connections_before_pruning", int(w.size))
+        layer.remember_before_pruning()
 
 
 def prune_model(model, method, target, kinds=PRUNABLE_KINDS, seed=0):
     """Prune the model's weights in place; return {layer name: fraction of W kept}.
 
     method "std":      target is the quality parameter q (a number, or a {layer: q} dict);
-                       keep |w| > q * state["std_before_pruning"]           (paper sec. 2)
+                       keep |w| > q * pruning_record.std_before           (paper sec. 2)
     method "sparsity": target is the fraction removed per layer (number or {layer: s} dict),
                        counted over the whole weight tensor (pruned weights included)
     method "global":   target is one sparsity; one magnitude threshold across the selected layers
@@ -76,23 +74,23 @@ def prune_model(model, method, target, kinds=PRUNABLE_KINDS, seed=0):
         targets = {l.name: target for l in layers}
 
     if method == "global":
-        new_masks = prune_global([l.params["W"] for l in layers], check_sparsity(target))
+        new_masks = prune_global([l.weight for l in layers], check_sparsity(target))
     elif method == "std":
-        new_masks = [prune_by_std(l.params["W"], check_quality(targets[l.name], f"quality for {l.name}"),
-                                  l.state["std_before_pruning"]) for l in layers]
+        new_masks = [prune_by_std(l.weight, check_quality(targets[l.name], f"quality for {l.name}"),
+                                  l.pruning_record.std_before) for l in layers]
     elif method == "probabilistic":
         index = {id(l): i for i, l in enumerate(model.layers)}
         new_masks = [prune_probabilistic(
-            l.params["W"], check_sparsity(targets[l.name], f"sparsity for {l.name}"),
+            l.weight, check_sparsity(targets[l.name], f"sparsity for {l.name}"),
             np.random.default_rng(np.random.SeedSequence([int(seed), index[id(l)]])))
             for l in layers]
     else:
-        new_masks = [prune_by_sparsity(l.params["W"], check_sparsity(targets[l.name],
+        new_masks = [prune_by_sparsity(l.weight, check_sparsity(targets[l.name],
                                                                      f"sparsity for {l.name}"))
                      for l in layers]
     for layer, mask in zip(layers, new_masks):
-        layer.set_mask("W", mask & layer.masks["W"])
-    return {l.name: float(l.masks["W"].mean()) for l in layers}
+        layer.prune(mask)
+    return {l.name: float(l.mask.mean()) for l in layers}
 
 
 def set_trainable_kinds(model, kinds):
@@ -131,10 +129,10 @@ def reinitialize_survivors(model, seed, kinds=PRUNABLE_KINDS):
     for i, layer in enumerate(model.layers):
         if id(layer) not in selected:
             continue
-        w = layer.params["W"]
+        w = layer.weight
         a = np.sqrt(3.0 / int(np.prod(w.shape[1:])))
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), i]))
         w[...] = rng.uniform(-a, a, w.shape).astype(w.dtype)
         if "b" in layer.params:
             layer.params["b"][...] = 0.0
-        layer.set_mask("W", layer.masks["W"])     # zero the pruned positions again
+        layer.prune(layer.mask)                   # zero the pruned positions again

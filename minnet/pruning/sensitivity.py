@@ -33,14 +33,15 @@ def _layer_curve(snapshot, layer_name, levels, x, y, batch_size):
     exactly these weights (barring ties).
     """
     rows = []
-    w0 = snapshot.layer(layer_name).params["W"]
-    std = snapshot.layer(layer_name).state.get("std_before_pruning",
-                                               float(np.std(w0.astype(np.float64))))
+    original = snapshot.layer(layer_name)
+    w0 = original.weight
+    record = original.pruning_record
+    std = record.std_before if record else float(np.std(w0.astype(np.float64)))
     for pct in levels:
         model = snapshot.copy()                      # restore the trained weights for every level
         layer = model.layer(layer_name)
-        keep = prune_by_sparsity(layer.params["W"], pct / 100)
-        layer.set_mask("W", keep & layer.masks["W"])
+        keep = prune_by_sparsity(layer.weight, pct / 100)
+        layer.prune(keep)
         pruned = np.abs(w0[~keep])
         quality = float(pruned.max()) / std if pruned.size and std > 0 else 0.0
         ev = evaluate(model, x, y, batch_size=batch_size)

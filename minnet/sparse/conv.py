@@ -40,12 +40,12 @@ class SparseConv2D(Layer):
         self.backend = backend
         self.geometry = Conv2D(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
                                conv.padding, conv.groups, conv.activation, rng=0,
-                               dtype=conv.params["W"].dtype, name=conv.name)  # shapes and checks only
+                               dtype=conv.weight.dtype, name=conv.name)  # shapes and checks only
         oc, groups = conv.out_channels, conv.groups
-        W2 = conv.params["W"].reshape(oc, -1)
+        W2 = conv.weight.reshape(oc, -1)
         rows_per_group, outs = W2.shape[1], oc // groups
         self.n_cols = rows_per_group * groups
-        indptr, indices, data = dense_to_csr(W2, conv.masks["W"].reshape(oc, -1), np.int64)
+        indptr, indices, data = dense_to_csr(W2, conv.mask.reshape(oc, -1), np.int64)
         group_of_entry = np.repeat(np.arange(oc) // outs, np.diff(indptr))
         indices = indices + group_of_entry * rows_per_group        # block-diagonal column offsets
         self.block_ptr = indptr[None, :]      # kernels' layout with one column block: plain CSR
@@ -68,9 +68,9 @@ class SparseConv2D(Layer):
         group_of_entry = np.repeat(np.arange(oc) // (oc // g.groups), np.diff(self.block_ptr[0]))
         local = self.indices.astype(np.int64) - group_of_entry * rows_per_group
         W2, mask = csr_to_dense(self.block_ptr[0], local, self.params["data"], (oc, rows_per_group))
-        conv.params["W"][...] = W2.reshape(conv.params["W"].shape)
+        conv.weight[...] = W2.reshape(conv.weight.shape)
         conv.params["b"][...] = self.params["b"]
-        conv.set_mask("W", mask.reshape(conv.params["W"].shape))
+        conv.prune(mask.reshape(conv.weight.shape))
         conv.trainable = self.trainable
         return conv
 

@@ -114,7 +114,7 @@ class SparseDense(Layer):
     @classmethod
     def from_dense(cls, layer: Dense, backend="minnet", index_dtype=None):
         """The SparseDense computing the same function as a (masked) Dense layer."""
-        indptr, indices, data = dense_to_csr(layer.params["W"], layer.masks["W"], index_dtype)
+        indptr, indices, data = dense_to_csr(layer.weight, layer.mask, index_dtype)
         return cls(indptr, indices, data, layer.params["b"].copy(), layer.in_features,
                    layer.activation, backend, layer.name)
 
@@ -124,9 +124,9 @@ class SparseDense(Layer):
                       dtype=self.dtype, name=self.name)
         W, mask = csr_to_dense(self.block_ptr, self.indices, self.params["data"],
                                (self.out_features, self.in_features))
-        dense.params["W"][...] = W
+        dense.weight[...] = W
         dense.params["b"][...] = self.params["b"]
-        dense.set_mask("W", mask)
+        dense.prune(mask)
         dense.trainable = self.trainable
         return dense
 

@@ -36,7 +36,7 @@ def layer_report(model, batch_size=1, repeats=20, backend="minnet", seed=0, paus
         sparse = sparse_model.layer(dense.name)
         if not isinstance(sparse, SparseDense):
             continue
-        W = dense.params["W"]
+        W = dense.weight
         x = rng.random((batch_size, dense.in_features), dtype=np.float32).astype(W.dtype)
         with same_threads(threads):
             times = interleaved_times({"dense": lambda: dense.forward(x),
