@@ -65,14 +65,13 @@ class Sequential:
         a gradient (this is what makes retraining FC layers with frozen conv layers cheap); the
         return value is then the gradient at that layer's input. With ``input_grad=True`` every
         layer runs and the return value is d loss / d x for the model's input. Without it, the lowest
-        layer is told (``layer.input_grad = False``) that it may skip dx, and the return value is
-        whatever it returns (None for Dense).
+        layer is called with ``need_dx=False`` (it may skip dx), and the return value is whatever it
+        returns (None for Dense and Conv2D).
         """
         lowest = 0 if input_grad else self._lowest_trainable()
         for i in range(len(self.layers) - 1, lowest - 1, -1):
             layer = self.layers[i]
-            layer.input_grad = i > lowest or input_grad     # may the layer skip dx?
-            dout = layer.backward(dout)
+            dout = layer.backward(dout, need_dx=i > lowest or input_grad)
         return dout
 
     def _lowest_trainable(self):

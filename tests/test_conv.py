@@ -297,15 +297,14 @@ def test_frozen_conv_leaves_grads_alone_and_still_returns_dx():
 
 
 def test_conv2d_skips_dx_when_told_nobody_needs_it():
-    """Sequential sets input_grad = False on the lowest layer it trains; grads stay the same."""
+    """Sequential passes need_dx=False to the lowest layer it trains; grads stay the same."""
     layer = Conv2D(2, 3, 3, padding=1, groups=1, activation="relu", rng=0, dtype=np.float64)
     x, dout = random_input((2, 2, 5, 4)), random_input((2, 3, 5, 4), seed=2)
     layer.forward(x, training=True)
     assert layer.backward(dout) is not None
     expected = {k: g.copy() for k, g in layer.grads.items()}
-    layer.input_grad = False
     layer.forward(x, training=True)
-    assert layer.backward(dout) is None
+    assert layer.backward(dout, need_dx=False) is None
     for k, g in layer.grads.items():
         np.testing.assert_array_equal(g, expected[k])
 

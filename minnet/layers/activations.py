@@ -25,7 +25,7 @@ class ReLU(Layer):
         self._y = np.maximum(x, 0)
         return self._y
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         """dx = dout * [y > 0]."""
         if dout.shape != self._y.shape:
             raise ShapeError(f"{self.describe()}: dout {dout.shape} != output {self._y.shape}")
@@ -80,7 +80,7 @@ class Dropout(Layer):
         dropout_forward(flat, u, self._rate, out, self._scale)
         return out.reshape(x.shape)
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         """dx = dout * keep / (1 - rate), with the mask of the last forward."""
         if self._scale is None:          # forward ran in inference mode or with rate 0
             return dout
@@ -106,6 +106,6 @@ class Flatten(Layer):
         self._shape = x.shape
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         """Reshape dout back to the input's shape."""
         return dout.reshape(self._shape)

@@ -83,9 +83,6 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
         self.masks: dict[str, np.ndarray] = {}
         self.trainable = True
-        # Set by Sequential.backward: False when nothing below this layer needs dL/dx, so a layer
-        # may skip computing it (for fc1 of LeNet-300-100 that is a third of its backward GEMMs).
-        self.input_grad = True
         # Plain numbers that belong to the layer beyond its arrays and are saved with the model,
         # e.g. pruning's "std of W before the first prune" (paper sec. 2: threshold = q * std).
         self.state: dict[str, float] = {}
@@ -95,8 +92,12 @@ class Layer:
         """Compute the layer's output for a batch x (N, ...); ``training`` enables dropout."""
         raise NotImplementedError
 
-    def backward(self, dout):
-        """Given dout = dL/d(output), fill ``grads`` with dL/d(params) and return dL/dx."""
+    def backward(self, dout, need_dx=True):
+        """Given dout = dL/d(output), fill ``grads`` with dL/d(params) and return dL/dx.
+
+        need_dx=False: nothing below needs dL/dx (Sequential passes it to the lowest layer it
+        trains), so a layer may skip computing it and return None; for fc1 of LeNet-300-100 that
+        is a third of its backward GEMMs."""
         raise NotImplementedError
 
     # -- masks -----------------------------------------------------------------------------------

@@ -132,10 +132,10 @@ class Conv2D(Layer):
         self._cols = cols if training else None
         return y.reshape(n, oc, oh, ow)
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         """dout (N, OC, OH, OW) -> dx (N, C, H, W), filling grads["W"] and grads["b"].
 
-        Returns None instead of dx when ``self.input_grad`` is False (Sequential sets that on the
+        Returns None instead of dx when ``need_dx`` is False (Sequential passes that to the
         lowest layer it trains: nobody needs dx there, and for LeNet-5's conv1 it saves a GEMM and
         col2im, 6% of a training step). A frozen layer (trainable False) computes only dx.
         """
@@ -154,7 +154,7 @@ class Conv2D(Layer):
             dW2[...] = 0.0
             db[...] = 0.0
         db_chunk = np.empty_like(db)
-        dx = np.empty(self._x.shape, dtype=W.dtype) if self.input_grad else None
+        dx = np.empty(self._x.shape, dtype=W.dtype) if need_dx else None
         step = self._images_per_chunk(plane)
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         for i, n0 in enumerate(range(0, n, step)):

@@ -59,10 +59,10 @@ class Dense(Layer):
         self._x, self._y = x, z
         return z
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         """dout (N, out_features) -> dx = dz W (N, in_features); fills grads dW = dz^T x, db = sum dz.
 
-        Returns None instead of dx when ``self.input_grad`` is False (the lowest layer in training).
+        Returns None instead of dx when ``need_dx`` is False (the lowest layer in training).
         """
         if self._x is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
@@ -79,7 +79,7 @@ class Dense(Layer):
             np.dot(dz.T, self._x, out=self.grads["W"])
             np.sum(dz, axis=0, out=self.grads["b"])
             self.mask_grads()
-        if not self.input_grad:                         # nothing below needs dx (Sequential says so)
+        if not need_dx:                                 # nothing below needs dx (Sequential says so)
             return None
         return dz @ self.params["W"]                    # 3. gradient for the layer below
 

@@ -60,7 +60,7 @@ class MaxPool2D(Layer):
         self._x_shape, self._argmax = x.shape, argmax
         return y
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         if self._argmax is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
         if dout.shape != self._argmax.shape:

@@ -96,7 +96,7 @@ class SparseConv2D(Layer):
         self._x_shape, self._col, self._y = x.shape, col, y
         return y.reshape(n, oc, oh, ow)
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         if self._col is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
         g = self.geometry
@@ -108,6 +108,8 @@ class SparseConv2D(Layer):
                           g.activation == "relu", dz, db)
         if self.trainable:                                                # 2. kept dW, dcol
             csr_sddmm_t(self.block_ptr, self.indices, dz, self._col, self.grads["data"])
+        if not need_dx:                                                   # nobody below needs dx
+            return None
         dcol = np.empty_like(self._col)
         csr_t_matmul_t(self.t_indptr, self.t_rows, self.t_perm, self.params["data"], dz, dcol)
         dx = np.empty(self._x_shape, dtype=dz.dtype)                      # 1. col2im

@@ -170,7 +170,7 @@ class SparseDense(Layer):
         self._xt, self._yt = xt, yt
         return yt.T
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         if self._xt is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
         if dout.shape != (self._yt.shape[1], self._yt.shape[0]):
@@ -184,6 +184,8 @@ class SparseDense(Layer):
         if self.trainable:                               # 2. gradients at the kept connections
             csr_sddmm_t(self.block_ptr, self.indices, dzt, self._xt, self.grads["data"])
             np.sum(dzt, axis=1, out=self.grads["b"])
+        if not need_dx:                                  # the lowest trained layer: nobody needs dx
+            return None
         dxt = np.empty((self.in_features, dzt.shape[1]), dtype=dzt.dtype)
         csr_t_matmul_t(self.t_indptr, self.t_rows, self.t_perm, self.params["data"], dzt, dxt)
         return dxt.T                                     # 3. gradient for the layer below
