@@ -1,21 +1,17 @@
-"""Sequential: a stack of layers, with save/load of weights, masks and architecture in one .npz.
+"""Sequential: a stack of layers that runs forward and backward (saving is :mod:`minnet.io`'s job).
 
 One batch flows   x -> layer_1.forward -> ... -> layer_L.forward -> logits
 and its gradient flows back   dlogits -> layer_L.backward -> ... -> layer_1.backward.
 """
 
 import copy
-import json
-import zipfile
 
 import numpy as np
 
-from minnet.atomic import atomic_savez
-from minnet.errors import CheckpointError, DTypeError, ShapeError
-from minnet.layers import LAYER_CLASSES
+from minnet import io
+from minnet.errors import DTypeError, ShapeError
+from minnet.io import FORMAT_VERSION, open_npz  # noqa: F401  (re-exported; their home is minnet.io)
 from minnet.layers.base import FLOAT_DTYPES
-
-FORMAT_VERSION = 1
 
 
 class Sequential:
@@ -139,120 +135,29 @@ class Sequential:
     def __repr__(self):
         return "Sequential([\n" + "".join(f"    {l!r},\n" for l in self.layers) + "])"
 
-    # -- saving and loading ----------------------------------------------------------------------
+    # -- saving and loading: done by minnet.io, offered here for convenience ---------------------
     def to_arrays(self) -> dict:
-        """Everything needed to rebuild the model, as a flat dict of arrays (the .npz contents)."""
-        arrays = {
-            "minnet_format": np.array(FORMAT_VERSION),
-            "architecture": np.array(json.dumps(self.architecture())),
-            "layer_state": np.array(json.dumps({l.name: l.state for l in self.layers})),
-        }
-        for l in self.layers:
-            for k, p in l.params.items():
-                arrays[f"param/{l.name}/{k}"] = p
-            for k, m in l.masks.items():
-                arrays[f"mask/{l.name}/{k}"] = m
-        return arrays
+        """Everything needed to rebuild the model, as a flat dict of arrays (:mod:`minnet.io`)."""
+        return io.model_to_arrays(self)
 
     def save(self, path):
         """Write weights, masks, layer state and architecture to one .npz, atomically."""
-        return atomic_savez(path, self.to_arrays())
+        return io.save_model(self, path)
 
     @classmethod
     def from_arrays(cls, arrays, source="arrays"):
         """Rebuild a model from what ``to_arrays`` returned."""
-        try:
-            version = int(arrays["minnet_format"])
-            arch = json.loads(str(arrays["architecture"]))
-        except (KeyError, ValueError, TypeError) as e:
-            raise CheckpointError(f"{source}: not a minnet model file (no readable architecture: {e})") from e
-        if version != FORMAT_VERSION:
-            raise CheckpointError(f"{source}: format version {version}, this minnet reads {FORMAT_VERSION}")
-        layers = []
-        for spec in arch:
-            if spec.get("class") not in LAYER_CLASSES:
-                raise CheckpointError(f"{source}: unknown layer type {spec.get('class')!r}")
-            layers.append(LAYER_CLASSES[spec["class"]](**spec["config"]))
-        model = cls(layers)
-        # Layers are built in float32; a model saved in float64 (e.g. for gradient checks) comes
-        # back in float64: the parameters' own dtype is the record of it.
-        saved_dtypes = {np.asarray(v).dtype for k, v in arrays.items() if k.startswith("param/")}
-        if saved_dtypes == {np.dtype(np.float64)}:
-            model.astype(np.float64)
-        model.load_arrays(arrays, source)
-        return model
+        return io.model_from_arrays(arrays, source, cls)
 
     def load_arrays(self, arrays, source="arrays"):
         """Copy weights, masks and layer state from ``arrays`` into this model (same architecture)."""
-        try:
-            saved_arch = json.loads(str(arrays["architecture"]))
-        except (KeyError, ValueError) as e:
-            raise CheckpointError(f"{source}: not a minnet model file ({e})") from e
-        mine = self.architecture()
-        strip = lambda arch: [(s["class"], {k: v for k, v in s["config"].items()
-                                             if k not in ("rate", "original_rate")}) for s in arch]
-        if strip(saved_arch) != strip(mine):
-            raise CheckpointError(
-                f"{source}: saved for another architecture.\n  file:  {_arch_line(saved_arch)}\n"
-                f"  model: {_arch_line(mine)}")
-        try:
-            state = json.loads(str(arrays["layer_state"]))
-            for l, spec in zip(self.layers, saved_arch):
-                for k in l.params:
-                    p = np.asarray(arrays[f"param/{l.name}/{k}"])
-                    if p.shape != l.params[k].shape:
-                        raise CheckpointError(f"{source}: {l.name}/{k} has shape {p.shape}, "
-                                              f"expected {l.params[k].shape}")
-                    l.params[k] = p.astype(l.params[k].dtype)
-                    l.grads[k] = np.zeros_like(l.params[k])
-                for k in l.masks:
-                    l.set_mask(k, np.asarray(arrays[f"mask/{l.name}/{k}"]))
-                l.state = dict(state.get(l.name, {}))
-                if "rate" in spec["config"]:
-                    l.rate = spec["config"]["rate"]
-                    l.original_rate = spec["config"].get("original_rate", l.rate)
-        except KeyError as e:
-            raise CheckpointError(f"{source}: missing array {e}; the file is incomplete") from e
-        return self
+        return io.load_arrays(self, arrays, source)
 
     @classmethod
     def load(cls, path):
         """Load a model saved with ``save`` (architecture included). Damaged files raise CheckpointError."""
-        with open_npz(path) as arrays:
-            return cls.from_arrays(arrays, source=str(path))
+        return io.load_model(path, cls)
 
     def load_weights(self, path):
         """Load weights and masks from ``path`` into this model; another architecture raises CheckpointError."""
-        with open_npz(path) as arrays:
-            return self.load_arrays(arrays, source=str(path))
-
-
-class open_npz:
-    """``with open_npz(path) as arrays:`` gives {name: array} of an .npz, read without pickles.
-
-    Every way a damaged or missing file can fail (bad zip, truncated member, not an .npz) becomes a
-    CheckpointError naming the file. Used by Sequential.load and minnet.sparse's load_sparse.
-    """
-
-    def __init__(self, path):
-        self.path = path
-
-    def __enter__(self):
-        try:
-            self.npz = np.load(self.path, allow_pickle=False)
-            # Reading every member up front surfaces a corrupted member here, not half-way through.
-            return {k: self.npz[k] for k in self.npz.files}
-        except FileNotFoundError as e:
-            raise CheckpointError(f"{self.path}: no such file") from e
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-            raise CheckpointError(f"{self.path}: damaged or not an .npz file ({e})") from e
-
-    def __exit__(self, *exc):
-        if hasattr(self, "npz"):
-            self.npz.close()
-        return False
-
-
-def _arch_line(arch):
-    return " -> ".join(f"{s['class']}({', '.join(str(v) for k, v in s['config'].items() if k != 'name')})"
-                       for s in arch)
+        return io.load_weights(self, path)

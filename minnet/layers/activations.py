@@ -89,8 +89,18 @@ class Dropout(Layer):
         return dout * self._scale.reshape(dout.shape)
 
     def config(self):
-        """Current and original rate (both saved, so an adjusted rate survives save/load)."""
-        return {"rate": self.rate, "original_rate": self.original_rate, "name": self.name}
+        """The constructor's rate is D_o, the original rate; the current one is state."""
+        return {"rate": self.original_rate, "name": self.name}
+
+    def state_dict(self):
+        """The current (possibly adjusted) rate, so it survives save and load."""
+        return {**self.state, "rate": self.rate}
+
+    def load_state(self, state):
+        """Restore the current rate (D_o if the state has none)."""
+        state = dict(state)
+        self.rate = state.pop("rate", self.original_rate)
+        self.state = state
 
 
 class Flatten(Layer):

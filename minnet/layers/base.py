@@ -188,6 +188,14 @@ class Layer:
         """Constructor arguments that rebuild this layer (saved with the model's architecture)."""
         return {"name": self.name}
 
+    def state_dict(self) -> dict:
+        """Plain numbers beyond the arrays that belong to the layer (saved with the model)."""
+        return dict(self.state)
+
+    def load_state(self, state: dict) -> None:
+        """Take back what ``state_dict`` returned (a layer with more state overrides both)."""
+        self.state = dict(state)
+
     def astype(self, dtype) -> "Layer":
         """Convert parameters (and gradients) to ``dtype`` in place, e.g. float64 for gradient checks."""
         for k in self.params:

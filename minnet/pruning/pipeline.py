@@ -22,15 +22,14 @@ Training knows nothing about pruning: the pipeline hooks in through a ``fit`` ca
 the layers' masks.
 """
 
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from minnet.atomic import atomic_savez, atomic_write_json
-from minnet.errors import CheckpointError
+from minnet.atomic import atomic_write_json
+from minnet.io import CHECKPOINT, load_checkpoint, save_checkpoint
 from minnet.optim import make_optimizer  # noqa: F401  (re-exported: minnet.pruning.make_optimizer)
 from minnet.pruning.allocate import (SCAN_LEVELS, allocate, curves_from_rows, quality_for_sparsity,
                                      round_factor)
@@ -42,7 +41,6 @@ from minnet.pruning.schedule import (check_schedule, geometric_sparsity_schedule
 from minnet.pruning.sensitivity import sensitivity_analysis
 from minnet.train import Callback, evaluate, fit
 
-CHECKPOINT = "checkpoint.npz"
 PHASE_KINDS = {"fc": ("fc",), "conv": ("conv",), "all": ("fc", "conv")}
 
 
@@ -117,35 +115,6 @@ def plan_steps(cfg, model):
 def step_seed(seed, step_index):
     """The ``fit`` seed of one step, derived from (run seed, step index) only."""
     return int(np.random.SeedSequence([int(seed), int(step_index)]).generate_state(1)[0])
-
-
-# -- checkpoints ----------------------------------------------------------------------------------
-def save_checkpoint(run_dir, model, optimizer, meta):
-    """Write model (weights, masks, layer state), optimiser state and ``meta`` to one .npz atomically.
-
-    One file, not three: a kill between writes could otherwise pair a new model with an old counter.
-    """
-    arrays = {f"model/{k}": v for k, v in model.to_arrays().items()}
-    if optimizer is not None:
-        arrays.update({f"optim/{k}": v for k, v in optimizer.state_dict().items()})
-    arrays["meta"] = np.array(json.dumps(meta))
-    atomic_savez(Path(run_dir) / CHECKPOINT, arrays)
-
-
-def load_checkpoint(run_dir):
-    """Read what ``save_checkpoint`` wrote: (model arrays, optimiser state or None, meta dict)."""
-    path = Path(run_dir) / CHECKPOINT
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        meta = json.loads(str(arrays.pop("meta")))
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no checkpoint to resume from") from None
-    except (ValueError, OSError, KeyError, EOFError) as e:
-        raise CheckpointError(f"{path}: damaged checkpoint ({e})") from e
-    model_arrays = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
-    optim = {k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")}
-    return model_arrays, (optim or None), meta
 
 
 class _EpochCheckpoint(Callback):

@@ -25,7 +25,8 @@ import numpy as np
 
 from minnet.atomic import atomic_savez
 from minnet.errors import CheckpointError
-from minnet.model import FORMAT_VERSION, Sequential, open_npz
+from minnet.io import FORMAT_VERSION, open_npz
+from minnet.model import Sequential
 from minnet.sparse.csr import narrowest_unsigned_dtype
 
 SPARSE_FORMAT_VERSION = 1
@@ -209,7 +210,7 @@ def model_from_sparse_arrays(arrays, source="arrays") -> Sequential:
         except KeyError as e:
             raise CheckpointError(f"{source}: weight {layer}/{name} is missing array {e}") from e
         dense[f"param/{layer}/{name}"], dense[f"mask/{layer}/{name}"] = W, mask
-    if int(dense.get("minnet_format", -1)) != FORMAT_VERSION:
+    if int(dense.get("minnet_format", -1)) not in (1, FORMAT_VERSION):
         raise CheckpointError(f"{source}: unsupported model format {dense.get('minnet_format')}")
     try:
         return Sequential.from_arrays(dense, source)

@@ -1,0 +1,194 @@
+"""Saving and loading: models, checkpoints, and the one reader of .npz files (``open_npz``).
+
+A model file is one .npz holding
+    minnet_format   the format version (2)
+    architecture    JSON: [{"class": "Dense", "config": {...constructor arguments}}, ...]
+    layer_state     JSON: {layer name: that layer's state (plain numbers)}
+    param/<layer>/<name>, mask/<layer>/<name>    the arrays
+Every layer rebuilds from its ``config()`` and takes back its own state with ``load_state``: the
+model needs no special case for any layer type. Files are written atomically (temporary file, then
+rename), and read without pickles; every way a file can be damaged becomes a CheckpointError
+naming it.
+
+Version 1 files (before Dropout kept its current rate in its state) are read too.
+"""
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from minnet.atomic import atomic_savez
+from minnet.errors import CheckpointError
+
+FORMAT_VERSION = 2
+CHECKPOINT = "checkpoint.npz"
+
+
+class open_npz:
+    """``with open_npz(path) as arrays:`` gives {name: array} of an .npz, read without pickles.
+
+    Every way a damaged or missing file can fail (bad zip, truncated member, not an .npz) becomes a
+    CheckpointError naming the file. Every reader of minnet's files goes through it.
+    """
+
+    def __init__(self, path, missing="no such file"):
+        self.path, self.missing = path, missing
+
+    def __enter__(self):
+        try:
+            self.npz = np.load(self.path, allow_pickle=False)
+            # Reading every member up front surfaces a corrupted member here, not half-way through.
+            return {k: self.npz[k] for k in self.npz.files}
+        except FileNotFoundError as e:
+            raise CheckpointError(f"{self.path}: {self.missing}") from e
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+            raise CheckpointError(f"{self.path}: damaged or not an .npz file ({e})") from e
+
+    def __exit__(self, *exc):
+        if hasattr(self, "npz"):
+            self.npz.close()
+        return False
+
+
+# -- models ---------------------------------------------------------------------------------------
+def model_to_arrays(model) -> dict:
+    """Everything needed to rebuild ``model``, as a flat dict of arrays (the .npz contents)."""
+    arrays = {
+        "minnet_format": np.array(FORMAT_VERSION),
+        "architecture": np.array(json.dumps(model.architecture())),
+        "layer_state": np.array(json.dumps({l.name: l.state_dict() for l in model.layers})),
+    }
+    for l in model.layers:
+        for k, p in l.params.items():
+            arrays[f"param/{l.name}/{k}"] = p
+        for k, m in l.masks.items():
+            arrays[f"mask/{l.name}/{k}"] = m
+    return arrays
+
+
+def save_model(model, path):
+    """Write weights, masks, layer state and architecture to one .npz, atomically."""
+    return atomic_savez(path, model_to_arrays(model))
+
+
+def _read_header(arrays, source):
+    """(architecture, layer state) of a model file, upgraded to the current format."""
+    try:
+        version = int(arrays["minnet_format"])
+        arch = json.loads(str(arrays["architecture"]))
+        state = json.loads(str(arrays["layer_state"]))
+    except (KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{source}: not a minnet model file (no readable architecture: {e})") from e
+    if version == 1:
+        arch, state = _upgrade_v1(arch, state)
+    elif version != FORMAT_VERSION:
+        raise CheckpointError(f"{source}: format version {version}, this minnet reads 1 and {FORMAT_VERSION}")
+    return arch, state
+
+
+def _upgrade_v1(arch, state):
+    """Version 1 saved Dropout's current rate in its config; version 2 keeps D_o in the config
+    (the constructor's rate) and the current rate in the layer state."""
+    arch = [dict(spec, config=dict(spec["config"])) for spec in arch]
+    state = {k: dict(v) for k, v in state.items()}
+    for spec in arch:
+        config = spec["config"]
+        if spec.get("class") == "Dropout" and "original_rate" in config:
+            state.setdefault(config.get("name"), {})["rate"] = config["rate"]
+            config["rate"] = config.pop("original_rate")
+    return arch, state
+
+
+def model_from_arrays(arrays, source, model_class):
+    """Rebuild a model from what :func:`model_to_arrays` returned (architecture included).
+
+    model_class: the model type to build from the list of layers (``Sequential``; passed in so that
+    io does not import the model it saves). ``Sequential.from_arrays`` is the usual way in.
+    """
+    from minnet.layers import LAYER_CLASSES
+    arch, _ = _read_header(arrays, source)
+    layers = []
+    for spec in arch:
+        if spec.get("class") not in LAYER_CLASSES:
+            raise CheckpointError(f"{source}: unknown layer type {spec.get('class')!r}")
+        layers.append(LAYER_CLASSES[spec["class"]](**spec["config"]))
+    model = model_class(layers)
+    # Layers are built in float32; a model saved in float64 (e.g. for gradient checks) comes
+    # back in float64: the parameters' own dtype is the record of it.
+    saved_dtypes = {np.asarray(v).dtype for k, v in arrays.items() if k.startswith("param/")}
+    if saved_dtypes == {np.dtype(np.float64)}:
+        model.astype(np.float64)
+    return load_arrays(model, arrays, source)
+
+
+def load_arrays(model, arrays, source="arrays"):
+    """Copy weights, masks and layer state from ``arrays`` into ``model`` (same architecture)."""
+    saved_arch, state = _read_header(arrays, source)
+    mine = model.architecture()
+    if saved_arch != mine:
+        raise CheckpointError(
+            f"{source}: saved for another architecture.\n  file:  {_arch_line(saved_arch)}\n"
+            f"  model: {_arch_line(mine)}")
+    try:
+        for l in model.layers:
+            for k in l.params:
+                p = np.asarray(arrays[f"param/{l.name}/{k}"])
+                if p.shape != l.params[k].shape:
+                    raise CheckpointError(f"{source}: {l.name}/{k} has shape {p.shape}, "
+                                          f"expected {l.params[k].shape}")
+                l.params[k] = p.astype(l.params[k].dtype)
+                l.grads[k] = np.zeros_like(l.params[k])
+            for k in l.masks:
+                l.set_mask(k, np.asarray(arrays[f"mask/{l.name}/{k}"]))
+            l.load_state(state.get(l.name, {}))
+    except KeyError as e:
+        raise CheckpointError(f"{source}: missing array {e}; the file is incomplete") from e
+    return model
+
+
+def load_model(path, model_class):
+    """Load a model saved with :func:`save_model` (``Sequential.load(path)`` calls this).
+    Damaged files raise CheckpointError."""
+    with open_npz(path) as arrays:
+        return model_from_arrays(arrays, str(path), model_class)
+
+
+def load_weights(model, path):
+    """Load weights and masks from ``path`` into ``model``; another architecture raises
+    CheckpointError."""
+    with open_npz(path) as arrays:
+        return load_arrays(model, arrays, source=str(path))
+
+
+def _arch_line(arch):
+    return " -> ".join(f"{s['class']}({', '.join(str(v) for k, v in s['config'].items() if k != 'name')})"
+                       for s in arch)
+
+
+# -- checkpoints of a run -------------------------------------------------------------------------
+def save_checkpoint(run_dir, model, optimizer, meta):
+    """Write model (weights, masks, layer state), optimiser state and ``meta`` to one .npz atomically.
+
+    One file, not three: a kill between writes could otherwise pair a new model with an old counter.
+    """
+    arrays = {f"model/{k}": v for k, v in model_to_arrays(model).items()}
+    if optimizer is not None:
+        arrays.update({f"optim/{k}": v for k, v in optimizer.state_dict().items()})
+    arrays["meta"] = np.array(json.dumps(meta))
+    atomic_savez(Path(run_dir) / CHECKPOINT, arrays)
+
+
+def load_checkpoint(run_dir):
+    """Read what :func:`save_checkpoint` wrote: (model arrays, optimiser state or None, meta)."""
+    path = Path(run_dir) / CHECKPOINT
+    with open_npz(path, missing="no checkpoint to resume from") as arrays:
+        pass
+    try:
+        meta = json.loads(str(arrays.pop("meta")))
+    except (KeyError, ValueError) as e:
+        raise CheckpointError(f"{path}: damaged checkpoint (no readable run state: {e})") from e
+    model_arrays = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
+    optim = {k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")}
+    return model_arrays, (optim or None), meta
