@@ -211,11 +211,9 @@ def _run(args, argv):
     check_dense_model_split(cfg)
     data, split = load_data(cfg)
     progress = False if args.no_progress else None
-    meta = run_pipeline(cfg, build_model(cfg, data), data, out, resume=args.resume,
-                        progress=progress)
-    meta["split"] = split
-    model = meta.pop("model")
-    save_run_json(out / "history.json", meta["history"])
+    model, state = run_pipeline(cfg, build_model(cfg, data), data, out, resume=args.resume,
+                                progress=progress)
+    save_run_json(out / "history.json", state.history)
     # Activations (Act%) are measured on held-out training images: the test set only gives errors.
     sample = (data[1][0] if len(data[1][0]) else data[0][0])[:1000]
     if args.command == "train":
@@ -224,8 +222,8 @@ def _run(args, argv):
         dense = model
     else:
         dense = Sequential.load(out / "dense.npz")
-    report = build_report(command=command, cfg=cfg, dense_model=dense, model=model, meta=meta,
-                          sample=sample)
+    report = build_report(command=command, cfg=cfg, dense_model=dense, model=model, state=state,
+                          split=split, sample=sample)
     save_run_json(out / "report.json", report)
     print(format_report(report))
     print(f"run folder: {out}")

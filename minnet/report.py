@@ -7,10 +7,12 @@ so an interrupted-and-resumed run writes the same report as an uninterrupted one
 from minnet.stats import format_table, layer_stats, model_totals
 
 
-def build_report(*, command, cfg, dense_model, model, meta, sample):
+def build_report(*, command, cfg, dense_model, model, state, split, sample):
     """report.json's contents: model, seed, command, errors, params, compression, per-layer rows.
 
-    sample: a batch of inputs for the forward pass that measures output sizes and activations.
+    state: the run's :class:`minnet.pruning.pipeline.RunState`; split: the validation split's
+    record (:func:`minnet.data.split_validation`); sample: a batch of inputs for the forward pass
+    that measures output sizes and activations.
     """
     rows = layer_stats(model, sample)
     totals = model_totals(model, rows)
@@ -20,21 +22,21 @@ def build_report(*, command, cfg, dense_model, model, meta, sample):
         "seed": cfg.seed,
         "command": command,
         "config": cfg.to_dict(),
-        "error_before": meta["error_before"],          # test set: reported, never used to choose
-        "error_after": meta["error_after"],
-        "val_error_before": meta.get("val_error_before"),   # validation split: what decided
-        "val_error_after": meta.get("val_error_after"),
-        "val_error_after_finetune": meta.get("val_error_after_finetune"),
-        "split": meta.get("split"),
-        "sensitivity": meta.get("sensitivity"),
+        "error_before": state.error_before,          # test set: reported, never used to choose
+        "error_after": state.error_after,
+        "val_error_before": state.val_error_before,  # validation split: what decided
+        "val_error_after": state.val_error_after,
+        "val_error_after_finetune": state.val_error_after_finetune,
+        "split": split,
+        "sensitivity": state.sensitivity,
         "params_before": dense_totals["params"],
         "params_after": totals["remaining_params"],
         "compression": dense_totals["params"] / totals["remaining_params"],
         "totals": totals,
         "layers": rows,
-        "rounds": meta["rounds"],
-        "history": meta["history"],
-        "timing": meta["timing"],
+        "rounds": state.rounds,
+        "history": state.history,
+        "timing": state.timing,
     }
 
 

@@ -77,24 +77,64 @@ def check_finite(optimizer, loss, epoch, batch):
             "lower the learning rate (the last checkpoint is intact)")
 
 
-def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_val=None, y_val=None,
-        callbacks=(), progress=None, history=None, start_epoch=0, history_path=None,
-        loss_fn=softmax_cross_entropy, threads=None):
-    """Train ``model`` with ``optimizer`` on (x, y) for epochs ``start_epoch .. epochs - 1``.
+# -- callbacks that come with minnet ----------------------------------------------------------------
+class StopOnDivergence(Callback):
+    """Stop training with DivergenceError in the batch where the loss or a weight turns NaN/inf
+    (:func:`check_finite`). ``fit`` always runs it first."""
+
+    def on_batch_end(self, epoch, batch, logs):
+        """Check the step that just ran."""
+        check_finite(self.optimizer, logs["loss"], epoch, batch)
+
+
+class Resume(Callback):
+    """Continue an interrupted run: start at ``start_epoch`` and append to ``history`` (the dict a
+    previous ``fit`` returned, or a checkpoint's copy of it)."""
+
+    def __init__(self, history, start_epoch):
+        self.history, self.start_epoch = history, int(start_epoch)
+
+    def on_train_begin(self, logs):
+        """Hand fit the history to continue and the epoch to start at."""
+        logs["history"], logs["start_epoch"] = self.history, self.start_epoch
+
+
+class HistoryFile(Callback):
+    """Write the history to ``path`` as JSON (atomically) after every epoch."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def on_train_begin(self, logs):
+        """Remember the history fit fills (after any Resume before this callback)."""
+        self.history = logs["history"]
+
+    def on_epoch_end(self, epoch, logs):
+        """Write the history so far."""
+        atomic_write_json(self.path, self.history)
+
+
+HISTORY_KEYS = ("epoch", "loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+
+
+def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, validation=None, callbacks=(),
+        progress=None, threads=None):
+    """Train ``model`` with ``optimizer`` on (x, y) for ``epochs`` epochs.
 
     x: (N, ...) float32, y: (N,) int labels. Each epoch visits a fresh permutation of the N examples
     in mini-batches of ``batch_size`` (the last one may be smaller), doing
-        logits = model.forward(xb, training=True); loss, dlogits = loss_fn(logits, yb)
+        logits = model.forward(xb, training=True); loss, dlogits = softmax_cross_entropy(logits, yb)
         model.backward(dlogits); optimizer.step(model)
-    and then evaluates on (x_val, y_val) if given. NaN/inf in the loss or the weights stops
-    training with DivergenceError naming epoch, batch and layer.
+    and then evaluates on ``validation`` = (x_val, y_val) if given. Everything else plugs in as
+    :class:`Callback` objects: :class:`StopOnDivergence` (always on: NaN/inf stops training with
+    DivergenceError naming epoch, batch and layer), :class:`Resume` (continue at an epoch, appending
+    to a history), :class:`HistoryFile` (write the history after every epoch), or your own.
 
     progress: True/False, or None for "only when stderr is a terminal" (a tqdm bar with loss/acc).
-    history: a dict to continue (when resuming); history_path: write the history as JSON (atomically)
-    after every epoch. threads: BLAS threads while training (default: 1 below batch 128, else up
-    to 4; see :mod:`minnet.threads`).
-    Returns the history: {"epoch", "loss", "train_acc", "val_loss", "val_acc",
-    "lr", "seconds"} lists, one entry per epoch.
+    threads: BLAS threads while training (default: 1 below batch 128, else up to 4; see
+    :mod:`minnet.threads`).
+    Returns the history: {"epoch", "loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}
+    lists, one entry per epoch.
     """
     if len(x) != len(y):
         raise ShapeError(f"fit: {len(x)} inputs but {len(y)} labels")
@@ -102,22 +142,22 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, x_val=None, y_
         raise ShapeError("fit: the training set is empty")
     if batch_size < 1 or epochs < 0:
         raise ValueError(f"fit: batch_size must be >= 1 and epochs >= 0, got {batch_size}, {epochs}")
+    x_val, y_val = validation if validation is not None else (None, None)
     _check_finite_inputs(x)                 # once here, so no batch needs to scan again
     if progress is None:
         progress = sys.stderr.isatty()
-    history = history if history is not None else {k: [] for k in
-                                                    ("epoch", "loss", "train_acc", "val_loss",
-                                                     "val_acc", "lr", "seconds")}
+    callbacks = [StopOnDivergence(), *callbacks]
+    logs = {"epochs": epochs, "start_epoch": 0, "history": {k: [] for k in HISTORY_KEYS}}
     for cb in callbacks:
         cb.model, cb.optimizer = model, optimizer
-        cb.on_train_begin({"epochs": epochs, "start_epoch": start_epoch})
+        cb.on_train_begin(logs)
     n_threads = threads or default_blas_threads(batch_size)
     # Gather the next batch on a spare core, if BLAS leaves one (see _prefetched_batches).
     prefetch = n_threads < available_cores()
     with blas_threads(n_threads):
         _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_val, y_val, callbacks,
-                    progress, history, start_epoch, history_path, loss_fn, prefetch)
-    return history
+                    progress, logs["history"], logs["start_epoch"], prefetch)
+    return logs["history"]
 
 
 def _check_finite_inputs(x, chunk=8192):
@@ -161,7 +201,7 @@ def _prefetched_batches(x, y, order, batch_size, n_batches):
 
 
 def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_val, y_val, callbacks,
-                progress, history, start_epoch, history_path, loss_fn, prefetch):
+                progress, history, start_epoch, prefetch):
     """The epoch loop of :func:`fit` (split out so the BLAS thread limit wraps all of it)."""
     n = len(x)
     n_batches = (n + batch_size - 1) // batch_size
@@ -178,11 +218,10 @@ def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_val, y_val, 
         batches = (_prefetched_batches if prefetch else _batches)(x, y, order, batch_size, n_batches)
         for b, (idx, xb, yb) in enumerate(batches):
             logits = model.forward(xb, training=True, check_finite=False)
-            loss, dlogits = loss_fn(logits, yb)
+            loss, dlogits = softmax_cross_entropy(logits, yb)
             model.backward(dlogits)
             lr = optimizer.lr
             optimizer.step(model)
-            check_finite(optimizer, loss, epoch, b)
             total_loss += loss * len(idx)
             correct += int((logits.argmax(axis=1) == yb).sum())
             for cb in callbacks:
@@ -205,7 +244,5 @@ def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_val, y_val, 
             tqdm.write(f"epoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}, "
                        f"train acc {logs['train_acc']:.4f}{test} ({logs['seconds']:.1f} s)",
                        file=sys.stderr)
-        if history_path is not None:
-            atomic_write_json(history_path, history)
         for cb in callbacks:
             cb.on_epoch_end(epoch, logs)

@@ -115,7 +115,6 @@ def test_second_load_is_fast_and_independent_of_working_directory(mnist, tmp_pat
         timings.append(time.perf_counter() - start)
         if timings[-1] < 1.0:
             break
-        del x_train, y_train, x_test, y_test
     assert min(timings) < 1.0, f"loading MNIST again took {', '.join(f'{t:.2f}' for t in timings)} s"
     assert np.array_equal(y_train, mnist[0][1]) and np.array_equal(x_test, mnist[1][0])
 

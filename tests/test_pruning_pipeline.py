@@ -47,14 +47,13 @@ def test_plan_steps_iterative_and_one_shot():
 
 
 def test_pipeline_reaches_targets_and_adjusts_dropout(tmp_path):
-    meta = run_pipeline(config(), builder, data(), tmp_path, progress=False, log=lambda m: None)
-    model = meta["model"]
+    model, state = run_pipeline(config(), builder, data(), tmp_path, progress=False, log=lambda m: None)
     assert model.layer("fc1").masks["W"].mean() == pytest.approx(0.25)
     assert model.layer("fc2").masks["W"].mean() == pytest.approx(0.5)
     # drop1 follows fc1 (25% kept): 0.5 * sqrt(0.25) = 0.25
     assert model.layer("drop1").rate == pytest.approx(0.25)
-    assert [r["round"] for r in meta["rounds"]] == [1, 2]
-    assert all(r["val_error_after_retrain"] is not None for r in meta["rounds"])
+    assert [r["round"] for r in state.rounds] == [1, 2]
+    assert all(r["val_error_after_retrain"] is not None for r in state.rounds)
     for name in ("checkpoint.npz", "dense.npz", "pruned.npz"):
         assert (tmp_path / name).exists()
 
@@ -65,7 +64,7 @@ class Killed(Exception):
 
 def test_resume_after_a_kill_is_bit_identical(tmp_path, monkeypatch):
     cfg = config()
-    full = run_pipeline(cfg, builder, data(), tmp_path / "full", progress=False, log=lambda m: None)
+    a, full = run_pipeline(cfg, builder, data(), tmp_path / "full", progress=False, log=lambda m: None)
 
     # "Kill" the second run right after its 5th checkpoint (mid-way through round 1's retraining).
     real_save, calls = pipeline.save_checkpoint, []
@@ -80,24 +79,23 @@ def test_resume_after_a_kill_is_bit_identical(tmp_path, monkeypatch):
     with pytest.raises(Killed):
         run_pipeline(cfg, builder, data(), tmp_path / "cut", progress=False, log=lambda m: None)
     monkeypatch.setattr(pipeline, "save_checkpoint", real_save)
-    resumed = run_pipeline(cfg, builder, data(), tmp_path / "cut", resume=True, progress=False,
+    b, resumed = run_pipeline(cfg, builder, data(), tmp_path / "cut", resume=True, progress=False,
                            log=lambda m: None)
 
-    a, b = full.pop("model"), resumed.pop("model")
     for la, lb in zip(a.layers, b.layers):
         for k in la.params:
             np.testing.assert_array_equal(la.params[k], lb.params[k])
         for k in la.masks:
             np.testing.assert_array_equal(la.masks[k], lb.masks[k])
-    full.pop("timing"), resumed.pop("timing")
-    assert json.dumps(full, sort_keys=True) == json.dumps(resumed, sort_keys=True)
+    full.timing = resumed.timing = None
+    assert json.dumps(full.to_json(), sort_keys=True) == json.dumps(resumed.to_json(), sort_keys=True)
 
 
 def test_reinit_option_runs_and_differs(tmp_path):
-    kept = run_pipeline(config(rounds=1), builder, data(), tmp_path / "a", progress=False,
-                        log=lambda m: None)["model"]
-    reinit = run_pipeline(config(rounds=1, reinit=True), builder, data(), tmp_path / "b",
-                          progress=False, log=lambda m: None)["model"]
+    kept, _ = run_pipeline(config(rounds=1), builder, data(), tmp_path / "a", progress=False,
+                           log=lambda m: None)
+    reinit, _ = run_pipeline(config(rounds=1, reinit=True), builder, data(), tmp_path / "b",
+                             progress=False, log=lambda m: None)
     np.testing.assert_array_equal(kept.layer("fc1").masks["W"], reinit.layer("fc1").masks["W"])
     assert not np.array_equal(kept.layer("fc1").params["W"], reinit.layer("fc1").params["W"])
 
@@ -107,12 +105,12 @@ def test_finetune_step_retrains_all_layers_at_the_final_masks(tmp_path):
     assert [s["step"] for s in steps] == ["train", "prune", "retrain", "prune", "retrain", "finetune"]
     assert [s["step"] for s in plan_steps(config(finetune_epochs=3, phases=[]), builder(0))] == ["train"]
 
-    plain = run_pipeline(config(), builder, data(), tmp_path / "plain", progress=False, log=lambda m: None)
-    tuned = run_pipeline(config(finetune_epochs=3), builder, data(), tmp_path / "tuned",
+    plain, _ = run_pipeline(config(), builder, data(), tmp_path / "plain", progress=False, log=lambda m: None)
+    tuned_model, tuned = run_pipeline(config(finetune_epochs=3), builder, data(), tmp_path / "tuned",
                          progress=False, log=lambda m: None)
-    assert tuned["history"][-1]["step"] == "finetune" and len(tuned["history"][-1]["loss"]) == 3
-    assert tuned["val_error_after_finetune"] == tuned["val_error_after"]
-    for a, b in zip(plain["model"].prunable_layers(), tuned["model"].prunable_layers()):
+    assert tuned.history[-1]["step"] == "finetune" and len(tuned.history[-1]["loss"]) == 3
+    assert tuned.val_error_after_finetune == tuned.val_error_after
+    for a, b in zip(plain.prunable_layers(), tuned_model.prunable_layers()):
         np.testing.assert_array_equal(a.masks["W"], b.masks["W"])        # fine-tuning never prunes
         assert not np.array_equal(a.params["W"], b.params["W"])          # ... but moves every layer
         assert np.count_nonzero(b.params["W"][~b.masks["W"]]) == 0

@@ -9,8 +9,7 @@ from minnet.data import load_mnist
 from minnet.errors import DivergenceError
 from minnet.models import lenet_300_100
 from minnet.optim import SGD, InvLR
-from minnet.losses import softmax_cross_entropy
-from minnet.train import Callback, evaluate, fit
+from minnet.train import Callback, HistoryFile, Resume, evaluate, fit
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,7 @@ def train_slice(data, seed=0, epochs=3, **kw):
     # Caffe's "inv" decay, faster than LeNet's solver because the slice is small (seeds 0-2 reach
     # 0.89-0.91 after 6 epochs; a plain constant rate oscillates around 0.85).
     opt = SGD(lr=InvLR(0.05, gamma=5e-3, power=0.75), momentum=0.9, weight_decay=5e-4)
-    history = fit(model, opt, x, y, epochs=epochs, batch_size=32, seed=seed, x_val=xt, y_val=yt,
+    history = fit(model, opt, x, y, epochs=epochs, batch_size=32, seed=seed, validation=(xt, yt),
                   progress=False, **kw)
     return model, history
 
@@ -39,7 +38,7 @@ def test_training_on_2000_images_reaches_85_percent(mnist_slice):
 
 
 def test_same_seed_gives_bit_identical_history_and_weights(mnist_slice, tmp_path):
-    m1, h1 = train_slice(mnist_slice, seed=5, epochs=2, history_path=tmp_path / "h.json")
+    m1, h1 = train_slice(mnist_slice, seed=5, epochs=2, callbacks=[HistoryFile(tmp_path / "h.json")])
     m2, h2 = train_slice(mnist_slice, seed=5, epochs=2)
     for k in ("loss", "train_acc", "val_loss", "val_acc"):
         assert h1[k] == h2[k]
@@ -75,7 +74,8 @@ def test_resuming_from_an_epoch_matches_an_uninterrupted_run(mnist_slice):
     part, opt_part = lenet_300_100(seed=1), SGD(lr=0.05, momentum=0.9)
     history = fit(part, opt_part, x[:600], y[:600], epochs=1, batch_size=64, seed=1, progress=False)
     fit(part, opt_part, x[:600], y[:600], epochs=3, batch_size=64, seed=1, progress=False,
-        start_epoch=1, history=history)
+        callbacks=[Resume(history, 1)])
+    assert history["epoch"] == [1, 2, 3]                      # the resumed epochs were appended
     np.testing.assert_array_equal(full.layer("fc2").params["W"], part.layer("fc2").params["W"])
 
 
@@ -117,11 +117,12 @@ def test_divergence_leaves_the_last_good_checkpoint_intact(mnist_slice, tmp_path
             self.model.save(path)
 
     model, opt = lenet_300_100(seed=0), SGD(lr=0.01, momentum=0.9)
-    fit(model, opt, x[:500], y[:500], epochs=1, callbacks=[SaveEachEpoch()], progress=False)
+    opt_history = fit(model, opt, x[:500], y[:500], epochs=1, callbacks=[SaveEachEpoch()],
+                      progress=False)
     good = path.read_bytes()
     opt.schedule = ConstantLR(1e6)                    # now it diverges within the next epoch
     with pytest.raises(DivergenceError, match="epoch 2"):
-        fit(model, opt, x[:500], y[:500], epochs=3, start_epoch=1, callbacks=[SaveEachEpoch()],
+        fit(model, opt, x[:500], y[:500], epochs=3, callbacks=[Resume(opt_history, 1), SaveEachEpoch()],
             progress=False)
     assert path.read_bytes() == good
     restored = Sequential.load(path)
@@ -164,7 +165,7 @@ def test_prefetching_batches_gives_the_same_training_as_plain_batches(mnist_slic
         model = lenet_300_100(seed=0)
         T._run_epochs(model, SGD(0.01, momentum=0.9), x, y, 2, 64, 0, None, None, (), False,
                       {k: [] for k in ("epoch", "loss", "train_acc", "val_loss", "val_acc", "lr",
-                                       "seconds")}, 0, None, softmax_cross_entropy, prefetch)
+                                       "seconds")}, 0, prefetch)
         runs.append(np.concatenate([p.ravel() for l in model.layers for p in l.params.values()]))
     np.testing.assert_array_equal(runs[0], runs[1])
 

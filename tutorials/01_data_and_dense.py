@@ -120,8 +120,7 @@ def main():
                                minnet.Dense(784, 10, rng=0, name="fc")])
     acc_before = minnet.evaluate(model, x_test[:2000], y_test[:2000])["accuracy"]
     history = minnet.fit(model, minnet.SGD(lr=0.01, momentum=0.9), x_train[:n_train],
-                         y_train[:n_train], epochs=1, batch_size=64, x_val=x_test[:2000],
-                         y_val=y_test[:2000], progress=False)
+                         y_train[:n_train], epochs=1, batch_size=64, validation=(x_test[:2000], y_test[:2000]), progress=False)
     acc_after = history["val_acc"][-1]
 
     print("\n== What to notice ==")

@@ -57,7 +57,7 @@ def main():
     # chosen from it; when a choice depends on it (epochs, thresholds), hold out a validation split
     # instead (minnet.split_validation), as `python -m minnet prune` does.
     history = minnet.fit(model, optimizer, x, y, epochs=epochs, batch_size=64, seed=args.seed,
-                         x_val=x_test, y_val=y_test, callbacks=[PrintEpoch()], progress=False)
+                         validation=(x_test, y_test), callbacks=[PrintEpoch()], progress=False)
     error = 1 - history["val_acc"][-1]
     epoch_s = float(np.median(history["seconds"]))
     model.save(args.out / "lenet300_dense.npz")

@@ -48,7 +48,7 @@ def main():
 
     def retrain_survivors(model, lr=0.001):
         h = retrain(model, minnet.caffe_lenet_sgd(lr), x, y, epochs=retrain_epochs,
-                    seed=args.seed + 1, x_val=x_test, y_val=y_test, progress=False)
+                    seed=args.seed + 1, validation=(x_test, y_test), progress=False)
         return [1 - a for a in h["val_acc"]]
 
     # == A. Keep the survivors, or re-initialise them? ==================================================

@@ -24,11 +24,13 @@ the layers' masks.
 
 import sys
 import time
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from minnet.atomic import atomic_write_json
+from minnet.errors import CheckpointError
 from minnet.io import CHECKPOINT, load_checkpoint, save_checkpoint
 from minnet.optim import make_optimizer  # noqa: F401  (re-exported: minnet.pruning.make_optimizer)
 from minnet.pruning.allocate import (SCAN_LEVELS, allocate, curves_from_rows, quality_for_sparsity,
@@ -39,7 +41,7 @@ from minnet.pruning.prune import (prune_model, record_original_state, reinitiali
 from minnet.pruning.schedule import (check_schedule, geometric_sparsity_schedule,
                                      linear_quality_schedule)
 from minnet.pruning.sensitivity import sensitivity_analysis
-from minnet.train import Callback, evaluate, fit
+from minnet.train import Callback, Resume, evaluate, fit
 
 PHASE_KINDS = {"fc": ("fc",), "conv": ("conv",), "all": ("fc", "conv")}
 
@@ -120,19 +122,60 @@ def step_seed(seed, step_index):
 class _EpochCheckpoint(Callback):
     """Checkpoint the run at the end of every epoch and record the epoch's wall time apart."""
 
-    def __init__(self, run_dir, meta, step_index, log=None):
-        self.run_dir, self.meta, self.step_index, self.log = run_dir, meta, step_index, log
+    def __init__(self, run_dir, state, step_index, log=None):
+        self.run_dir, self.state, self.step_index, self.log = run_dir, state, step_index, log
 
     def on_epoch_end(self, epoch, logs):
         if self.log is not None:     # fit prints its own line when its progress bar is on
             val = "" if logs["val_acc"] is None else f", validation error {100 * (1 - logs['val_acc']):.2f}%"
             self.log(f"    epoch {epoch + 1}: loss {logs['loss']:.4f}{val} ({logs['seconds']:.1f} s)")
-        self.meta["epoch"] = epoch + 1
-        self.meta["timing"]["epoch_seconds"].append(round(logs["seconds"], 3))
-        save_checkpoint(self.run_dir, self.model, self.optimizer, self.meta)
+        self.state.epoch = epoch + 1
+        self.state.timing["epoch_seconds"].append(round(logs["seconds"], 3))
+        save_checkpoint(self.run_dir, self.model, self.optimizer, self.state.to_json())
 
 
 _HISTORY_KEYS = ("epoch", "loss", "train_acc", "val_loss", "val_acc", "lr")
+
+
+@dataclass
+class RunState:
+    """Where a run is and what it has measured: all of it goes into checkpoint.npz (as JSON), so a
+    resumed run continues exactly; the report is built from it.
+
+    step, epoch:      the next step of ``plan_steps`` to run, and the epoch inside it
+    history:          one fit history per training step (with its step index, kind, phase, round)
+    rounds:           one record per prune round: targets, kept fractions, dropout rates, errors
+    sensitivity:      method "sensitivity": the scan, the tolerance, each layer's q and sparsity
+    factors:          method "sensitivity": the last shared factor c_r of each phase
+    error_before/after, val_error_before/after(_finetune): test (reported) and validation errors
+    timing:           wall times, kept apart because they are never identical between runs
+    """
+
+    step: int = 0
+    epoch: int = 0
+    history: list = field(default_factory=list)
+    rounds: list = field(default_factory=list)
+    sensitivity: dict | None = None
+    factors: dict = field(default_factory=dict)
+    error_before: float | None = None
+    error_after: float | None = None
+    val_error_before: float | None = None
+    val_error_after: float | None = None
+    val_error_after_finetune: float | None = None
+    timing: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """Plain data for the checkpoint (the same lists, not copies)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data, source="checkpoint"):
+        """The state a checkpoint holds; unknown or missing keys mean another minnet wrote it."""
+        known = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or set(data) - known:
+            raise CheckpointError(f"{source}: its run state has keys this minnet does not know "
+                                  f"({sorted(set(data) - known) if isinstance(data, dict) else data!r})")
+        return cls(**data)
 
 
 def _test_error(cfg, model, x_test, y_test):
@@ -146,15 +189,13 @@ def _val_error(model, x_val, y_val):
 
 
 def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=None, log=None):
-    """Run (or resume) train -> [scan] -> [prune -> retrain] x rounds x phases; return the state.
+    """Run (or resume) train -> [scan] -> [prune -> retrain] x rounds x phases.
 
     cfg: a :class:`minnet.config.RunConfig`; model_builder: seed -> fresh Sequential;
     data: ((x_train, y_train), (x_val, y_val), (x_test, y_test)), the validation split possibly
-    empty; run_dir: where checkpoint.npz, dense.npz and pruned.npz go. Returns meta:
-    {"error_before", "error_after" (test), "val_error_before", "val_error_after", "sensitivity"
-    (method "sensitivity": scan rows, tolerance, each layer's q and sparsity), "rounds": [per-round
-    records, validation errors], "history": [per-step fit histories], "timing": {...}} and the model
-    as meta["model"].
+    empty; run_dir: where checkpoint.npz, dense.npz and pruned.npz go.
+    Returns (model, state): the pruned model and the :class:`RunState` (errors, scan, rounds,
+    histories, timing) that report.json is built from.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     run_dir = Path(run_dir)
@@ -165,24 +206,23 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
     steps = plan_steps(cfg, model)
     optimizer_state = None
     if resume and (run_dir / CHECKPOINT).exists():
-        model_arrays, optimizer_state, meta = load_checkpoint(run_dir)
+        model_arrays, optimizer_state, saved = load_checkpoint(run_dir)
+        state = RunState.from_json(saved, source=str(run_dir / CHECKPOINT))
         model.load_arrays(model_arrays, source=str(run_dir / CHECKPOINT))
-        log(f"resuming at step {meta['step'] + 1}/{len(steps)}, epoch {meta['epoch']}")
+        log(f"resuming at step {state.step + 1}/{len(steps)}, epoch {state.epoch}")
     else:
-        meta = {"step": 0, "epoch": 0, "history": [], "rounds": [], "error_before": None,
-                "val_error_before": None, "sensitivity": None, "factors": {},
-                "timing": {"epoch_seconds": [], "started": time.time()}}
+        state = RunState(timing={"epoch_seconds": [], "started": time.time()})
     wall_start = time.perf_counter()
 
-    while meta["step"] < len(steps):
-        i, step = meta["step"], steps[meta["step"]]
+    while state.step < len(steps):
+        i, step = state.step, steps[state.step]
         if step["step"] in ("prune", "scan"):
             if step["step"] == "scan":
-                _scan_step(cfg, model, meta, i, len(steps), x_val, y_val, log)
+                _scan_step(cfg, model, state, i, len(steps), x_val, y_val, log)
             else:
-                _prune_step(cfg, model, step, meta, i, x_val, y_val, log)
-            meta["step"], meta["epoch"] = i + 1, 0
-            save_checkpoint(run_dir, model, None, meta)
+                _prune_step(cfg, model, step, state, i, x_val, y_val, log)
+            state.step, state.epoch = i + 1, 0
+            save_checkpoint(run_dir, model, None, state.to_json())
             continue
         training = step["step"] == "train"
         if training and cfg.dense_model:
@@ -190,11 +230,11 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
             # so several pruning recipes can share one dense training.
             model.load_weights(cfg.dense_model)
             log(f"[{i + 1}/{len(steps)}] dense model loaded from {cfg.dense_model}")
-            meta["error_before"] = _test_error(cfg, model, x_test, y_test)
-            meta["val_error_before"] = _val_error(model, x_val, y_val)
+            state.error_before = _test_error(cfg, model, x_test, y_test)
+            state.val_error_before = _val_error(model, x_val, y_val)
             model.save(run_dir / "dense.npz")
-            meta["step"], meta["epoch"] = i + 1, 0
-            save_checkpoint(run_dir, model, None, meta)
+            state.step, state.epoch = i + 1, 0
+            save_checkpoint(run_dir, model, None, state.to_json())
             continue
         finetune = step["step"] == "finetune"
         epochs = cfg.epochs if training else cfg.finetune_epochs if finetune else cfg.retrain_epochs
@@ -203,49 +243,47 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
                                     cfg.reg_strength, iterations) if training else
                      make_optimizer(cfg.effective_retrain_lr(), cfg.retrain_lr_policy, cfg.momentum,
                                     cfg.retrain_regularization, cfg.retrain_reg_strength, iterations))
-        if optimizer_state is not None and meta["epoch"] > 0:
+        if optimizer_state is not None and state.epoch > 0:
             optimizer.load_state_dict(optimizer_state)
         optimizer_state = None
-        entry = next((h for h in meta["history"] if h["index"] == i), None)
+        entry = next((h for h in state.history if h["index"] == i), None)
         if entry is None:
             entry = {"index": i, "step": step["step"], "phase": step.get("phase"),
                      "round": step.get("round"), **{k: [] for k in _HISTORY_KEYS}}
-            meta["history"].append(entry)
-        # The same lists: fit appends to them, so the checkpointed meta always holds the history.
+            state.history.append(entry)
+        # The same lists: fit appends to them, so the checkpointed state always holds the history.
         history = {k: entry[k] for k in _HISTORY_KEYS}
         label = ("dense training" if training else "fine-tune all layers" if finetune else
                  f"retrain {step['phase']} round {step['round']}")
         log(f"[{i + 1}/{len(steps)}] {label}: {epochs} epochs")
         bar = sys.stderr.isatty() if progress is None else progress
-        callback = _EpochCheckpoint(run_dir, meta, i, log=None if bar else log)
+        callback = _EpochCheckpoint(run_dir, state, i, log=None if bar else log)
         fit_kwargs = dict(epochs=epochs, batch_size=cfg.batch_size, seed=step_seed(cfg.seed, i),
-                          x_val=x_val if has_val else None, y_val=y_val if has_val else None,
-                          callbacks=[callback], progress=progress, history=history,
-                          start_epoch=meta["epoch"])
+                          validation=(x_val, y_val) if has_val else None, progress=progress,
+                          callbacks=[Resume(history, state.epoch), callback])
         if training:
             fit(model, optimizer, x, y, **fit_kwargs)
         else:
             retrain(model, optimizer, x, y, kinds=PHASE_KINDS[step["phase"]], **fit_kwargs)
         if training:
-            meta["error_before"] = _test_error(cfg, model, x_test, y_test)    # reported, not used
-            meta["val_error_before"] = _val_error(model, x_val, y_val)
+            state.error_before = _test_error(cfg, model, x_test, y_test)    # reported, not used
+            state.val_error_before = _val_error(model, x_val, y_val)
             model.save(run_dir / "dense.npz")
         elif finetune:
-            meta["val_error_after_finetune"] = _val_error(model, x_val, y_val)
-        elif meta["rounds"]:
-            meta["rounds"][-1]["val_error_after_retrain"] = _val_error(model, x_val, y_val)
-        meta["step"], meta["epoch"] = i + 1, 0
-        save_checkpoint(run_dir, model, None, meta)
+            state.val_error_after_finetune = _val_error(model, x_val, y_val)
+        elif state.rounds:
+            state.rounds[-1]["val_error_after_retrain"] = _val_error(model, x_val, y_val)
+        state.step, state.epoch = i + 1, 0
+        save_checkpoint(run_dir, model, None, state.to_json())
 
-    meta["error_after"] = _test_error(cfg, model, x_test, y_test)
-    meta["val_error_after"] = _val_error(model, x_val, y_val)
-    meta["timing"]["this_session_seconds"] = round(time.perf_counter() - wall_start, 3)
+    state.error_after = _test_error(cfg, model, x_test, y_test)
+    state.val_error_after = _val_error(model, x_val, y_val)
+    state.timing["this_session_seconds"] = round(time.perf_counter() - wall_start, 3)
     model.save(run_dir / "pruned.npz")
-    meta["model"] = model
-    return meta
+    return model, state
 
 
-def _scan_step(cfg, model, meta, i, n_steps, x_val, y_val, log):
+def _scan_step(cfg, model, state, i, n_steps, x_val, y_val, log):
     """Method "sensitivity", steps 1-3 of :mod:`minnet.pruning.allocate`: scan every layer the run
     prunes, alone, on the validation split (Fig. 6), and give each its quality parameter q."""
     kinds = tuple(sorted({k for phase in cfg.phases for k in PHASE_KINDS[phase]}))
@@ -261,11 +299,11 @@ def _scan_step(cfg, model, meta, i, n_steps, x_val, y_val, log):
         s = alloc["sparsity"][layer.name]
         q = quality_for_sparsity(layer.weight, layer.pruning_record.std_before, s)
         per_layer[layer.name] = {"quality": q, "sparsity": s, "weights": sizes[layer.name]}
-    meta["sensitivity"] = {"levels": list(SCAN_LEVELS), "scan": rows,
+    state.sensitivity = {"levels": list(SCAN_LEVELS), "scan": rows,
                            "tolerance": alloc["tolerance"], "compression": cfg.compression,
                            "predicted_compression": alloc["predicted_compression"],
                            "layers": per_layer}
-    for line in format_scan(meta["sensitivity"]):
+    for line in format_scan(state.sensitivity):
         log("    " + line)
 
 
@@ -288,32 +326,32 @@ def format_scan(sens):
     return lines
 
 
-def _sensitivity_targets(cfg, model, step, meta):
+def _sensitivity_targets(cfg, model, step, state):
     """Method "sensitivity", step 4: this round's {layer: q} = c_r x q_l, c_r solved so that the
     phase keeps sum_l n_l keep_l^(r/R) weights (see :func:`minnet.pruning.allocate.round_factor`)."""
     layers = [l for l in select_layers(model, PHASE_KINDS[step["phase"]])
-              if l.name in meta["sensitivity"]["layers"]]
-    chosen = meta["sensitivity"]["layers"]
+              if l.name in state.sensitivity["layers"]]
+    chosen = state.sensitivity["layers"]
     frac = step["targets"]["round"] / step["targets"]["of"]
     planned = int(round(sum(chosen[l.name]["weights"] * (1.0 - chosen[l.name]["sparsity"]) ** frac
                             for l in layers)))
-    floor = meta["factors"].get(step["phase"], 0.0)
+    floor = state.factors.get(step["phase"], 0.0)
     c = round_factor([l.weight for l in layers], [l.mask for l in layers],
                      [chosen[l.name]["quality"] for l in layers],
                      [l.pruning_record.std_before for l in layers], planned, floor)
     if not np.isfinite(c):
         raise ValueError("the sensitivity scan left too few prunable weights for the target "
                          "compression; lower --compression")
-    meta["factors"][step["phase"]] = c
+    state.factors[step["phase"]] = c
     # A layer with q = 0 is not pruned at all (its scan tolerated nothing).
     return {l.name: c * chosen[l.name]["quality"] for l in layers if chosen[l.name]["quality"] > 0}
 
 
-def _prune_step(cfg, model, step, meta, i, x_val, y_val, log):
+def _prune_step(cfg, model, step, state, i, x_val, y_val, log):
     """Prune one round: apply the targets, adjust dropout (sec. 3.2), optionally re-initialise."""
     kinds = PHASE_KINDS[step["phase"]]
     if cfg.method == "sensitivity":
-        method, targets = "std", _sensitivity_targets(cfg, model, step, meta)
+        method, targets = "std", _sensitivity_targets(cfg, model, step, state)
     else:
         method, targets = cfg.method, step["targets"]
     target = targets["all"] if method == "global" else targets
@@ -323,7 +361,7 @@ def _prune_step(cfg, model, step, meta, i, x_val, y_val, log):
     if cfg.reinit:
         reinitialize_survivors(model, step_seed(cfg.seed, i), kinds=kinds)
     error = _val_error(model, x_val, y_val)
-    meta["rounds"].append({"phase": step["phase"], "round": step["round"], "method": method,
+    state.rounds.append({"phase": step["phase"], "round": step["round"], "method": method,
                            "targets": targets, "kept": kept, "dropout": rates,
                            "val_error_after_prune": error, "val_error_after_retrain": None})
     what = "q" if method == "std" else "target"
