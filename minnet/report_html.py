@@ -1,31 +1,17 @@
-"""``python -m minnet report RUN_DIR``: a pruning run folder -> its figures (PNG) and one HTML page.
+"""Render a run: its figures (matplotlib Figures) and one self-contained HTML page.
 
-A run folder is what ``python -m minnet prune --out RUN_DIR`` writes; this needs three of its files:
-    report.json   the numbers of Tables 1-2, the prune rounds and the training history
-    dense.npz     the model before pruning          pruned.npz   the model after retraining
-and draws, if present (or asked for), two sweeps:
-    sensitivity.json   rows of minnet.pruning.sensitivity.sensitivity_analysis (Fig. 6);
-                       ``--sensitivity`` computes it on the dense model and the run's test data
-    tradeoff.json      what ``python -m minnet.tradeoff --out RUN_DIR/tradeoff.json`` writes (Fig. 5)
-Output: RUN_DIR/figures/*.png and RUN_DIR/report.html, a single self-contained page (images as
-base64 data URIs, inline CSS) that opens in a browser with no server. Every file is written
-atomically. (minnet.report builds report.json itself; this module only reads and draws it.)
+Only rendering happens here: :mod:`minnet.run_folder` loads a run folder and computes its sweeps,
+and ``python -m minnet report`` (:mod:`minnet.cli.report`) writes the files. The page embeds its
+images as base64 data URIs with inline CSS, so it opens in a browser with no server.
 """
 
 import base64
 import html
-import json
-from pathlib import Path
 
 import numpy as np
 
 from minnet import figdata, plotting
-from minnet.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
-from minnet.errors import RunFolderError
-from minnet.model import Sequential
 from minnet.stats import format_table
-
-REQUIRED_FILES = ("report.json", "dense.npz", "pruned.npz")
 
 # The figures of a run, in page order: file stem -> caption.
 CAPTIONS = {
@@ -34,75 +20,12 @@ CAPTIONS = {
     "fig4_mask": "Sparsity pattern of fc1 (784 inputs x 300 neurons), inputs as 28 bands of 28 "
                  "(one band per image row), as in paper Fig. 4; right: how many neurons read each pixel.",
     "neuron_masks": "The 28 x 28 input pixels a few fc1 neurons still read after pruning.",
-    "training_curves": "Test error over the run: dense training, then retraining after each prune "
-                       "round; crosses: error right after pruning, before retraining.",
+    "training_curves": "Validation error over the run: dense training, then retraining after each "
+                       "prune round; crosses: error right after pruning, before retraining.",
     "layer_kept": "Weights and FLOPs kept per layer (paper Table 2's last columns).",
     "sensitivity": "Sensitivity: each layer pruned alone, no retraining (paper Fig. 6).",
     "tradeoff": "Accuracy vs parameters pruned, L1 and L2, with and without retraining (paper Fig. 5).",
 }
-
-
-def check_run_folder(run_dir):
-    """Raise RunFolderError naming every missing required file; return the folder as a Path."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RunFolderError(f"{run_dir}: no such run folder; make one with "
-                             "`python -m minnet prune --model lenet300 --out DIR`")
-    missing = [name for name in REQUIRED_FILES if not (run_dir / name).is_file()]
-    if missing:
-        hint = (" (a `train` run has model.npz, not dense.npz/pruned.npz: the report is for prune "
-                "runs)" if (run_dir / "model.npz").exists() else
-                " (an unfinished run? finish it with `python -m minnet prune --out DIR --resume`)")
-        raise RunFolderError(f"{run_dir} is missing {', '.join(missing)}{hint}")
-    return run_dir
-
-
-def load_run(run_dir):
-    """(report dict, dense Sequential, pruned Sequential) of a checked run folder."""
-    run_dir = check_run_folder(run_dir)
-    try:
-        report = json.loads((run_dir / "report.json").read_text())
-    except json.JSONDecodeError as e:
-        raise RunFolderError(f"{run_dir / 'report.json'} is not valid JSON ({e})") from e
-    for key in ("layers", "totals", "rounds", "history"):
-        if key not in report:
-            raise RunFolderError(f"{run_dir / 'report.json'} lacks the {key!r} field")
-    return report, Sequential.load(run_dir / "dense.npz"), Sequential.load(run_dir / "pruned.npz")
-
-
-def compute_sensitivity(run_dir, report, dense, sparsities=tuple(range(0, 100, 10)), n_jobs=1,
-                        save=True):
-    """Sensitivity rows (Fig. 6) of the dense model on the run's own validation split.
-
-    A run of method "sensitivity" already holds its scan in report.json: those rows are used as
-    they are. Otherwise the data comes from the run's config (same slice and split as the run);
-    with ``save`` the rows are also written to RUN_DIR/sensitivity.json, so the next report
-    reuses them.
-    """
-    if (report.get("sensitivity") or {}).get("scan"):
-        rows = report["sensitivity"]["scan"]
-    else:
-        from minnet.config import config_from_dict
-        from minnet.pruning.sensitivity import sensitivity_analysis
-        from minnet.run_inputs import load_data
-        (_, (xv, yv), _), _ = load_data(config_from_dict(report["config"]))
-        if not len(xv):
-            raise RunFolderError("this run held out no validation images (val_size 0): its "
-                                 "sensitivity cannot be measured without touching the test set")
-        rows = sensitivity_analysis(dense, xv, yv, sparsities=list(sparsities), n_jobs=n_jobs)
-    if save:
-        atomic_write_json(Path(run_dir) / "sensitivity.json", rows)
-    return rows
-
-
-def _optional_json(path):
-    path = Path(path)
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise RunFolderError(f"{path} is not valid JSON ({e})") from e
 
 
 def build_figures(report, dense, pruned, sensitivity=None, tradeoff=None, log_histograms=False):
@@ -194,46 +117,3 @@ def render_html(report, pngs):
             f"<h2>Table 1: error and parameters</h2>{t1}"
             f"<h2>Table 2: per layer</h2>{t2}<pre>{html.escape(format_table(report['layers'], tot))}</pre>"
             f"<h2>Prune rounds</h2>{t3}<h2>Figures</h2>{figs}</body></html>\n")
-
-
-def write_report(run_dir, *, sensitivity=False, n_jobs=1, log_histograms=False, dpi=plotting.DPI):
-    """Draw every figure of ``run_dir`` into RUN_DIR/figures/ and write RUN_DIR/report.html.
-
-    sensitivity: compute (and save) sensitivity.json when the folder has none. Returns
-    {"html": path, "figures": {stem: path}}. Raises RunFolderError if a required file is missing.
-    """
-    report, dense, pruned = load_run(run_dir)
-    run_dir = Path(run_dir)
-    sens = _optional_json(run_dir / "sensitivity.json")
-    if sens is None and sensitivity:
-        sens = compute_sensitivity(run_dir, report, dense, n_jobs=n_jobs)
-    trade = _optional_json(run_dir / "tradeoff.json")
-    figures = build_figures(report, dense, pruned, sens, trade, log_histograms=log_histograms)
-    pngs, paths = {}, {}
-    for stem, fig in figures.items():
-        pngs[stem] = plotting.figure_to_png(fig, dpi=dpi)
-        paths[stem] = atomic_write_bytes(run_dir / "figures" / f"{stem}.png", pngs[stem])
-    page = atomic_write_text(run_dir / "report.html", render_html(report, pngs))
-    return {"html": page, "figures": paths}
-
-
-def add_report_parser(subparsers):
-    """Register ``report RUN_DIR`` on the CLI's subparsers; the handler is ``args.handler``."""
-    p = subparsers.add_parser("report", help="figures + one HTML page from a prune run folder")
-    p.add_argument("run_dir", help="folder written by `python -m minnet prune --out DIR`")
-    p.add_argument("--sensitivity", action="store_true",
-                   help="compute sensitivity.json (Fig. 6) on the run's test data if absent")
-    p.add_argument("--n-jobs", dest="n_jobs", type=int, default=1, help="joblib workers for sweeps")
-    p.add_argument("--log-histograms", action="store_true", help="log-scale weight histograms")
-    p.set_defaults(handler=report_command)
-    return p
-
-
-def report_command(args):
-    """Run ``report`` from parsed arguments; print where the page went. Returns 0."""
-    out = write_report(args.run_dir, sensitivity=args.sensitivity, n_jobs=args.n_jobs,
-                       log_histograms=args.log_histograms)
-    for path in out["figures"].values():
-        print(path)
-    print(f"report: {out['html']}")
-    return 0

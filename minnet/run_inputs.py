@@ -1,6 +1,6 @@
 """What a run's config resolves to: its data splits (train, validation, test) and its network.
 
-Shared by the command line (:mod:`minnet.cli`) and the report (:mod:`minnet.report_html`), which
+Shared by the command line (:mod:`minnet.cli`) and :mod:`minnet.run_folder`, which
 rebuilds a run's validation split from its config.json; neither has to import the other.
 """
 

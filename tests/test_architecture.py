@@ -12,7 +12,8 @@ import minnet
 
 PACKAGE = Path(minnet.__file__).parent
 FACE = ("minnet.cli", "minnet.report", "minnet.report_html", "minnet.bench", "minnet.exercises",
-        "minnet.tutorial", "minnet.plotting", "minnet.figdata", "minnet.tradeoff", "minnet.__main__")
+        "minnet.tutorial", "minnet.plotting", "minnet.figdata", "minnet.tradeoff", "minnet.__main__",
+        "minnet.run_folder")
 
 
 def module_name(path):

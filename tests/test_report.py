@@ -7,8 +7,10 @@ import re
 import pytest
 
 from minnet.cli import main
+from minnet.cli.report import write_report
+from minnet.errors import RunFolderError
 from minnet.plotting import PNG_MAGIC
-from minnet.report_html import RunFolderError, check_run_folder, write_report
+from minnet.run_folder import check_run_folder
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 
 from minnet import plotting
-from minnet.report_html import build_figures, compute_sensitivity, load_run
+from minnet.report_html import build_figures
+from minnet.run_folder import compute_sensitivity, load_run
 
 FIGURES_DIR = Path(__file__).resolve().parent / "figures"
 # The figures the README shows, and the resolution that keeps each under ~150 KB.

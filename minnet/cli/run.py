@@ -1,0 +1,132 @@
+"""``python -m minnet train|prune``: resolve the settings, run the pipeline, write the run folder.
+
+Settings are layered: the recipe (minnet.recipes: --recipe, else the model's own) < --config TOML <
+--quick < flags. A run folder gets config.json (the settings and the command, written at the start),
+checkpoint.npz (after every epoch and prune round), dense.npz, pruned.npz (prune) or model.npz
+(train), history.json and report.json.
+"""
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from minnet.config import (
+    config_from_dict,
+    load_config_file,
+)
+from minnet.errors import ConfigError
+from minnet.model import Sequential
+from minnet.pruning.pipeline import CHECKPOINT, run_pipeline, save_run_json
+from minnet.recipes import default_recipe_name, quick_overrides, recipe_changes
+from minnet.report import build_report, format_report
+from minnet.run_inputs import build_model, load_data
+
+_SPLIT_KEYS = ("seed", "val_size", "train_limit", "data")
+
+
+def check_dense_model_split(cfg):
+    """Refuse --dense-model from a run whose training set overlaps this run's validation split.
+
+    The split is a function of (data, train_limit, val_size, seed). If the dense model's folder
+    holds a minnet config.json, those four must match: otherwise the model was trained on images
+    this run would then use to choose thresholds, and validation would flatter it. A model from
+    elsewhere (no config.json) is taken as it is, with a warning.
+    """
+    if not cfg.dense_model:
+        return
+    saved = Path(cfg.dense_model).parent / "config.json"
+    if not saved.is_file():
+        print(f"warning: {cfg.dense_model} has no config.json beside it, so minnet cannot check "
+              "that it never trained on this run's validation split", file=sys.stderr)
+        return
+    try:
+        other = json.loads(saved.read_text())["config"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ConfigError(f"{saved}: not a minnet run config ({e})") from None
+    for key in _SPLIT_KEYS:
+        if other.get(key) != getattr(cfg, key):
+            raise ConfigError(f"--dense-model {cfg.dense_model} was trained with {key} = "
+                              f"{other.get(key)!r}, this run has {getattr(cfg, key)!r}: its training "
+                              f"images would overlap this run's validation split; pass --{key.replace('_', '-')} "
+                              f"{other.get(key)} (the split depends on seed, val_size, train_limit, data)")
+
+
+_NOT_CONFIG = ("command", "config", "out", "resume", "overwrite", "quick", "no_progress")
+
+
+def resolve_config(args):
+    """Layer the settings: recipe < --config < --quick < flags; validated.
+
+    The recipe is --recipe, else the config file's "recipe", else the one named after the model.
+    """
+    file_values = load_config_file(args.config) if args.config else {}
+    model = args.model or file_values.get("model")
+    name = args.recipe or file_values.get("recipe") or default_recipe_name(model or "lenet300")
+    if not isinstance(name, str):
+        raise ConfigError(f"config key 'recipe': expected a recipe name, got {name!r}")
+    values = recipe_changes(name)
+    if model is not None:
+        values["model"] = model
+    values.update(file_values)
+    if args.quick:
+        values.update(quick_overrides(values.get("model", "lenet300")))
+    for key, value in vars(args).items():
+        if key in _NOT_CONFIG or value is None:
+            continue
+        if key == "targets":
+            value = dict(value)
+        elif key == "hidden":
+            try:
+                value = [int(v) for v in value.split(",") if v.strip()]
+            except ValueError:
+                raise ConfigError(f"--hidden: expected comma-separated integers, got {value!r}") from None
+        elif key == "phases":
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        elif key == "schedule" and value not in ("geometric", "linear"):
+            try:
+                value = [float(v) for v in value.split(",")]
+            except ValueError:
+                raise ConfigError(f"--schedule: expected geometric, linear or numbers, got {value!r}")
+        values[key] = value
+    if args.command == "train":
+        values["phases"] = []
+    return config_from_dict(values)
+
+
+def run_command(args, argv):
+    """Run ``train`` or ``prune`` from parsed arguments; print the report. Returns 0."""
+    if args.resume and args.out and (Path(args.out) / "config.json").exists():
+        saved = json.loads((Path(args.out) / "config.json").read_text())
+        cfg, command = config_from_dict(saved["config"]), saved["command"]
+        out = Path(args.out)
+    else:
+        cfg = resolve_config(args)
+        command = "python -m minnet " + " ".join(shlex.quote(a) for a in argv)
+        out = Path(args.out or f"runs/{args.command}-{cfg.model}-seed{cfg.seed}")
+        if (out / CHECKPOINT).exists() and not (args.resume or args.overwrite):
+            raise ConfigError(f"{out} already holds a run; pass --resume to continue it, "
+                              "--overwrite to start afresh, or another --out")
+        if args.overwrite and (out / CHECKPOINT).exists():
+            (out / CHECKPOINT).unlink()
+        save_run_json(out / "config.json", {"command": command, "config": cfg.to_dict()})
+    check_dense_model_split(cfg)
+    data, split = load_data(cfg)
+    progress = False if args.no_progress else None
+    model, state = run_pipeline(cfg, build_model(cfg, data), data, out, resume=args.resume,
+                                progress=progress)
+    save_run_json(out / "history.json", state.history)
+    # Activations (Act%) are measured on held-out training images: the test set only gives errors.
+    sample = (data[1][0] if len(data[1][0]) else data[0][0])[:1000]
+    if args.command == "train":
+        (out / "dense.npz").replace(out / "model.npz")
+        (out / "pruned.npz").unlink(missing_ok=True)
+        dense = model
+    else:
+        dense = Sequential.load(out / "dense.npz")
+    report = build_report(command=command, cfg=cfg, dense_model=dense, model=model, state=state,
+                          split=split, sample=sample)
+    save_run_json(out / "report.json", report)
+    print(format_report(report))
+    print(f"run folder: {out}")
+    return 0
