@@ -138,6 +138,20 @@ def check_config(cfg: RunConfig) -> RunConfig:
     if not (1.0 <= cfg.compression < 1e6) or cfg.compression != cfg.compression:
         raise ConfigError(f"config key 'compression': the target compression must be >= 1 "
                           f"(e.g. 12 for 12x fewer parameters), got {cfg.compression!r}")
+    if cfg.method == "sensitivity" and cfg.targets:
+        raise ConfigError(f"method 'sensitivity' sets every layer's threshold from its scan, so the "
+                          f"targets {cfg.targets} would be ignored; tune --compression instead, or "
+                          "give targets with --method std, sparsity, global or probabilistic")
+    if cfg.method == "sensitivity" and cfg.schedule != "geometric":
+        raise ConfigError(f"method 'sensitivity' plans its rounds itself (round r keeps keep^(r/R) of "
+                          f"each layer), so schedule {cfg.schedule!r} would be ignored; use --rounds, or "
+                          "a schedule with --method std, sparsity, global or probabilistic")
+    if cfg.method == "global" and set(cfg.targets) - {"all"}:
+        raise ConfigError(f"method 'global' takes one sparsity, targets = {{all = S}}; got "
+                          f"{sorted(cfg.targets)}")
+    if cfg.method in ("std", "sparsity", "probabilistic") and "all" in cfg.targets:
+        raise ConfigError(f"'all' is a target of method 'global'; method {cfg.method!r} takes one "
+                          "target per layer, e.g. --target fc1=0.9")
     if cfg.method == "sensitivity" and cfg.phases and cfg.val_size < 1:
         raise ConfigError("method 'sensitivity' decides each layer's threshold on the validation "
                           "split; set val_size >= 1 (default 5000) or choose another --method")

@@ -47,7 +47,7 @@ def test_config_layering_recipe_file_quick_flags(tmp_path):
     assert resolve_config(args("prune", "--model", "mlp", "--hidden", "64,32")).hidden == [64, 32]
     assert resolve_config(args("prune", "--model", "lenet5")).phases == ["fc", "conv"]
     toml = tmp_path / "run.toml"
-    toml.write_text('epochs = 7\nrounds = 4\n[targets]\nfc1 = 0.9\n')
+    toml.write_text('epochs = 7\nrounds = 4\nmethod = "sparsity"\n[targets]\nfc1 = 0.9\n')
     cfg = resolve_config(args("prune", "--model", "lenet300", "--config", str(toml), "--epochs", "3",
                               "--target", "fc2=0.8", "--no-adjust-dropout"))
     assert (cfg.epochs, cfg.rounds, cfg.targets, cfg.adjust_dropout) == (3, 4, {"fc2": 0.8}, False)
@@ -55,7 +55,9 @@ def test_config_layering_recipe_file_quick_flags(tmp_path):
     assert quick.train_limit and quick.epochs <= 2
     quick_file = resolve_config(args("prune", "--config", str(toml), "--quick"))
     assert quick_file.rounds == 2 and quick_file.targets == {"fc1": 0.9}   # --quick beats the file
-    assert resolve_config(args("prune", "--schedule", "0.5,0.9")).schedule == [0.5, 0.9]
+    assert resolve_config(args("prune", "--method", "sparsity", "--schedule", "0.5,0.9")).schedule == [0.5, 0.9]
+    with pytest.raises(ConfigError, match="would be ignored"):
+        resolve_config(args("prune", "--schedule", "0.5,0.9"))
     assert resolve_config(args("train", "--model", "lenet300")).phases == []
 
 
@@ -208,3 +210,19 @@ def test_mlp_takes_any_image_size_and_class_count(tmp_path):
     assert report["params_before"] == 144 * 16 + 16 + 16 * 4 + 4 and report["compression"] >= 3
     assert main(["prune", "--model", "lenet300", "--data", str(d), "--out", str(tmp_path / "x"),
                  "--val-size", "40"]) == 2
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--target", "fcl=0.9"], ["sensitivity", "ignored", "--compression"]),
+    (["--method", "sparsity", "--target", "fcl=0.9"], ["fcl", "fc1", "fc2", "fc3"]),
+    (["--method", "sparsity", "--target", "all=0.9"], ["'all'", "global"]),
+    (["--method", "global", "--target", "fc1=0.9"], ["global", "all"]),
+])
+def test_targets_that_would_be_ignored_are_refused_before_training(tiny_idx, tmp_path, capsys, argv,
+                                                                   words):
+    code = main(["prune", "--data", str(tiny_idx), "--out", str(tmp_path / "o"), "--val-size", "60",
+                 "--no-progress", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1
+    assert all(w in err for w in words), err
+    assert not (tmp_path / "o" / "dense.npz").exists()           # refused before any training

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from minnet.atomic import atomic_write_json
-from minnet.errors import CheckpointError
+from minnet.errors import CheckpointError, ConfigError
 from minnet.io import CHECKPOINT, load_checkpoint, save_checkpoint
 from minnet.optim import make_optimizer  # noqa: F401  (re-exported: minnet.pruning.make_optimizer)
 from minnet.pruning.allocate import (SCAN_LEVELS, allocate, curves_from_rows, quality_for_sparsity,
@@ -92,6 +92,15 @@ def round_targets(cfg, model, phase):
             raise ValueError("the 'linear' schedule is for quality parameters (method 'std')")
         return linear_quality_schedule(final, cfg.rounds)
     return geometric_sparsity_schedule(final, cfg.rounds)
+
+
+def check_targets(cfg, model):
+    """Refuse, before any training, targets that name no prunable layer of the model."""
+    names = [l.name for l in model.prunable_layers()]
+    unknown = sorted(set(cfg.targets) - set(names) - {"all"})
+    if unknown:
+        raise ConfigError(f"targets name layers this {cfg.model} model lacks: {unknown}; its "
+                          f"prunable layers are {names}")
 
 
 def plan_steps(cfg, model):
@@ -203,6 +212,7 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
     (x, y), (x_val, y_val), (x_test, y_test) = data
     has_val = len(x_val) > 0
     model = model_builder(cfg.seed)
+    check_targets(cfg, model)
     steps = plan_steps(cfg, model)
     optimizer_state = None
     if resume and (run_dir / CHECKPOINT).exists():
