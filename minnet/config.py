@@ -73,8 +73,8 @@ class RunConfig:
     schedule: str | list = "geometric"
     phases: list = field(default_factory=lambda: ["fc"])
     retrain_epochs: int = 12
-    retrain_lr: float | None = 0.005      # None: lr / 10, the paper's rule for LeNet (sec. 4.1)
-    retrain_lr_policy: str = "constant"
+    retrain_lr: float | None = 0.01       # None: lr / 10, the paper's rule for LeNet (sec. 4.1)
+    retrain_lr_policy: str = "cosine"     # each retraining anneals from retrain_lr to 0
     retrain_regularization: str = "l2"
     retrain_reg_strength: float = 1e-4
     finetune_epochs: int = 0              # after the last round: retrain all layers together
