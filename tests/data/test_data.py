@@ -56,11 +56,6 @@ def small_dataset(n_train=6, n_test=3, classes=3):
     return x_train, y_train, x_test, y_test
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    return load_mnist()
-
-
 @pytest.fixture
 def mnist_copy(tmp_path):
     """A writable copy of the four MNIST files, for tests to corrupt."""

@@ -17,7 +17,7 @@ import pytest
 
 from minnet.exercises import EXERCISES, check_path, compare, format_results
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STUDENT_FOLDER = REPO / "tutorials" / "exercises"
 ANSWERS = Path(__file__).resolve().parent / "fixtures" / "exercise_answers"
 

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-from minnet.data import load_mnist
 from minnet.errors import DivergenceError
 from minnet.models import lenet_300_100
 from minnet.optim import SGD, InvLR
@@ -13,8 +12,8 @@ from minnet.train import Callback, HistoryFile, Resume, evaluate, fit
 
 
 @pytest.fixture(scope="module")
-def mnist_slice():
-    (x, y), (xt, yt) = load_mnist()
+def mnist_slice(mnist):
+    (x, y), (xt, yt) = mnist
     return x[:2000], y[:2000], xt[:1000], yt[:1000]
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from minnet.config import RunConfig
-from minnet.data import load_mnist, split_validation
+from minnet.data import split_validation
 from minnet.errors import ConfigError
 from minnet.models import lenet_300_100
 from minnet.pruning import run_pipeline
@@ -102,8 +102,8 @@ def test_split_validation_refuses_bad_sizes(size):
 
 
 @pytest.fixture(scope="module")
-def mnist_slice():
-    (x, y), _ = load_mnist()
+def mnist_slice(mnist):
+    (x, y), _ = mnist
     x = x[:3000].reshape(3000, -1)
     y = y[:3000]
     train, val, _ = split_validation(x[:2500], y[:2500], 500, seed=0)
