@@ -55,8 +55,8 @@ def main():
         return minnet.evaluate(model, x_test, y_test)["error"]
 
     def retrain_epochs(model, n, seed):
-        # L2 and a fresh optimiser per retraining, at minnet's LeNet-300-100 retraining rate
-        # (constant 0.005: at the paper's lr / 10 a few epochs under-fit, see minnet/recipes.py and README).
+        # L2 and a fresh optimiser per retraining, at a constant 0.005 (minnet's retraining rate when
+        # this tutorial was measured; at the paper's lr / 10 a few epochs under-fit, see README).
         retrain(model, make_optimizer(0.005, "constant", 0.9, "l2", 1e-4), x, y, epochs=n, seed=seed,
                 progress=False)
 

@@ -94,8 +94,8 @@ def main():
         print(f"{name:<10}" + "".join(f"{acc[name, 'none', p]:8.4f}" for p in sweep))
 
     # -- 3. Prune and retrain the survivors: the solid curves -------------------------------------------
-    # lr 0.005, constant: the retraining rate of minnet's LeNet-300-100 defaults (at the paper's
-    # lr / 10 = 0.001 a few epochs under-fit the pruned net, see minnet/recipes.py and README).
+    # lr 0.005, constant: minnet's LeNet-300-100 retraining rate when this tutorial was measured
+    # (at the paper's lr / 10 = 0.001 a few epochs under-fit the pruned net, see README).
     print(f"\n== 3. Prune, then retrain {retrain_epochs} epoch(s): accuracy ==")
     runs = [(name, name) for name in VARIANTS] + [("L1", "L2")]     # (trained with, retrained with)
     print("pruned             " + "".join(f"{p:>7d}%" for p in retrain_at))
