@@ -21,6 +21,7 @@ with the next function rather than crashing.
 """
 
 import importlib.util
+import os
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -263,7 +264,7 @@ def check_path(*paths, only=None):
     copies). only: names (file names, stems or function names) to restrict the check to.
     Returns a CheckResult.
     """
-    paths = [Path(p) for p in paths] or [DEFAULT_EXERCISE_DIR]
+    paths = [Path(p) for p in paths] or [default_exercise_dir()]
     results = []
     for p in paths:
         if p.is_dir():
@@ -324,6 +325,13 @@ def format_results(result):
     return "\n".join(lines)
 
 
+def default_exercise_dir():
+    """The students' folder when no path is given: $MINNET_EXERCISES if set, else the checkout's
+    tutorials/exercises (found from this file, so it exists only in a checkout)."""
+    return Path(os.environ["MINNET_EXERCISES"]) if os.environ.get("MINNET_EXERCISES") \
+        else DEFAULT_EXERCISE_DIR
+
+
 def main(argv=None):
     """``python -m minnet.exercises check [PATH ...] [-k NAME]``; exit status 0 only if all pass."""
     import argparse
@@ -344,6 +352,11 @@ def main(argv=None):
             for t in ex.tasks:
                 print(f"    {t.function}() -> {', '.join(t.outputs)}")
         return 0
+    if not args.paths and not default_exercise_dir().is_dir():
+        print(f"error: no exercise folder at {default_exercise_dir()} (minnet is not running from a "
+              "checkout); pass yours: python -m minnet.exercises check PATH, or set "
+              "MINNET_EXERCISES=PATH", file=sys.stderr)
+        return 2
     result = check_path(*args.paths, only=args.only)
     print(format_results(result))
     sys.stdout.flush()

@@ -146,3 +146,17 @@ def test_command_line_exit_status(stubs):
     todo = subprocess.run([sys.executable, "-m", "minnet.exercises", "check", str(stubs)],
                           capture_output=True, text=True)
     assert todo.returncode == 1 and "not implemented yet" in todo.stdout
+
+
+def test_the_student_folder_is_found_from_the_argument_then_the_environment(stubs, tmp_path,
+                                                                          monkeypatch, capsys):
+    from minnet.exercises.checker import DEFAULT_EXERCISE_DIR, default_exercise_dir, main
+    monkeypatch.delenv("MINNET_EXERCISES", raising=False)
+    assert default_exercise_dir() == DEFAULT_EXERCISE_DIR                  # the checkout
+    monkeypatch.setenv("MINNET_EXERCISES", str(stubs))
+    assert default_exercise_dir() == stubs
+    assert main(["check"]) == 1 and "not implemented yet" in capsys.readouterr().out
+    assert main(["check", str(ANSWERS)]) == 0                                # the argument wins
+    monkeypatch.setenv("MINNET_EXERCISES", str(tmp_path / "nowhere"))
+    assert main(["check"]) == 2
+    assert "MINNET_EXERCISES" in capsys.readouterr().err
