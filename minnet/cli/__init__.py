@@ -13,6 +13,7 @@ One module per subcommand: :mod:`minnet.cli.run` (train, prune) and :mod:`minnet
 """
 
 import argparse
+import os
 import sys
 
 from minnet.cli import report
@@ -104,12 +105,26 @@ def make_parser():
 
 
 def main(argv=None):
-    """Entry point; returns the process exit code (0 success, 2 bad input)."""
+    """Entry point; returns the process exit code: 0 success, 2 a mistake or a failed file
+    operation (one line on stderr, no traceback), 130 interrupted (Ctrl-C).
+
+    MINNET_DEBUG=1 in the environment shows the full traceback instead, for developers.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
     try:
         return report.run(args) if args.command == "report" else run_command(args, argv)
-    except (MinnetError, ValueError) as e:
+    except KeyboardInterrupt:
+        if args.command == "report":
+            print("interrupted", file=sys.stderr)
+        else:
+            out = args.out or f"runs/{args.command}-<model>-seed<seed>"
+            print(f"interrupted; resume with: python -m minnet {args.command} --out {out} --resume",
+                  file=sys.stderr)
+        return 130
+    except (MinnetError, OSError, ValueError) as e:
+        if os.environ.get("MINNET_DEBUG"):
+            raise
         print(f"error: {e}", file=sys.stderr)
         return 2
 

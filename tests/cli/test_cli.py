@@ -226,3 +226,24 @@ def test_targets_that_would_be_ignored_are_refused_before_training(tiny_idx, tmp
     assert code == 2 and "Traceback" not in err and err.count("\n") == 1
     assert all(w in err for w in words), err
     assert not (tmp_path / "o" / "dense.npz").exists()           # refused before any training
+
+
+def test_os_errors_are_one_line_and_minnet_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
+    folder_as_config = tmp_path / "cfg"
+    folder_as_config.mkdir()
+    assert main(["prune", "--config", str(folder_as_config), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and err.count("\n") == 1 and "cfg" in err
+    monkeypatch.setenv("MINNET_DEBUG", "1")
+    with pytest.raises(OSError):
+        main(["prune", "--config", str(folder_as_config), "--out", str(tmp_path / "o")])
+
+
+def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path, capsys, monkeypatch):
+    import minnet.cli as cli
+
+    def interrupted(args, argv):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "run_command", interrupted)
+    assert main(["prune", "--out", str(tmp_path / "r")]) == 130
+    assert f"resume with: python -m minnet prune --out {tmp_path / 'r'} --resume" in capsys.readouterr().err
