@@ -1,12 +1,13 @@
 """Regenerate the README's figures (tutorials/figures/*.png) from a LeNet-300-100 prune run folder.
 
-    python -m minnet prune --model lenet300 --seed 0 --out runs/l300-s0           # ~4 min, 2 cores
+    python -m minnet prune --model lenet300 --seed 0 --out runs/l300-s0           # ~3-5 min, 2 cores
     python -m minnet.tradeoff --out runs/tradeoff-lenet300.json --epochs 5      # optional, Fig. 5
     python tutorials/make_figures.py runs/l300-s0 --tradeoff runs/tradeoff-lenet300.json
 
 The figures are drawn by the same code as ``python -m minnet report`` (minnet.report_html), at a
-lower resolution so each PNG stays small. Sensitivity (Fig. 6) is computed here on the run's dense
-model and test data and not saved into the run folder. Nothing but tutorials/figures/ is written.
+lower resolution so each PNG stays small. Sensitivity (Fig. 6) is the run's own scan on its
+validation split (report.json), for runs of the default method. Nothing but tutorials/figures/
+is written.
 """
 
 import argparse
