@@ -21,6 +21,8 @@ def write_report(run_dir, *, sensitivity=False, n_jobs=1, log_histograms=False, 
     report, dense, pruned = load_run(run_dir)
     run_dir = Path(run_dir)
     sens = optional_json(run_dir / "sensitivity.json")
+    if sens is None and (report.get("sensitivity") or {}).get("scan"):
+        sens = report["sensitivity"]["scan"]              # a run of the default method: its own scan
     if sens is None and sensitivity:
         sens = compute_sensitivity(run_dir, report, dense, n_jobs=n_jobs)
     trade = optional_json(run_dir / "tradeoff.json")
