@@ -19,7 +19,11 @@ Figure: OUT/probabilistic_vs_magnitude.png, validation error after every round, 
 
 Run:  python tutorials/10_probabilistic_pruning.py [--quick] [--seeds 0,1] [--out DIR]
 --quick: 10,000 images (2,000 held out), 3 dense epochs, 2 rounds of 1 epoch. Full: 60,000
-images (5,000 held out), 20 dense epochs, 3 rounds of 2 epochs, seeds 0 and 1.
+images (5,000 held out), 20 dense epochs, 3 rounds of 2 epochs, seeds 0 and 1: 140 s measured on
+a 2-core machine shared with other runs. Validation errors, seed 0 [seed 1]: dense 2.12% [2.10%];
+magnitude 2.74% [2.78%]; probabilistic 3.38% [3.04%]. The paper's finding holds on both seeds,
+by 0.64 and 0.26 points. Right after the last prune, though, probabilistic pruning's error was
+the lower one (6.48% vs 11.26%, 12.72% vs 17.66%).
 """
 
 import time
@@ -64,7 +68,7 @@ def main():
 
         # -- 2. The same schedule and retraining, two criteria ---------------------------------------
         for criterion in ("sparsity", "probabilistic"):       # "sparsity" = keep the largest |w|
-            model, errors = dense.copy(), []
+            model, errors, before = dense.copy(), [], None
             for r, targets in enumerate(schedule, start=1):
                 prune_model(model, criterion, targets, seed=seed * 100 + r)
                 adjust_dropout(model)
@@ -77,6 +81,7 @@ def main():
                 print(f"  {criterion:>13} round {r}: error after pruning {100 * before:6.2f}%, "
                       f"after retraining {100 * errors[-1]:.2f}%")
             results[seed][criterion] = errors
+            results[seed][criterion + " before"] = before      # last round, before retraining
 
     # -- Figure -------------------------------------------------------------------------------------
     fig = plotting.new_figure(6, 3.5)
@@ -104,9 +109,15 @@ def main():
     holds = all(g > 0 for g in gaps)
     print(f"* The paper's finding {'holds' if holds else 'does not hold on every seed'} here: "
           f"probabilistic pruning ends {100 * float(np.median(gaps)):+.2f} points (median) against "
-          "magnitude pruning at the same expected sparsity and retraining. At 92% pruned, tau is "
-          "larger than every |w|, so even the largest weights survive only by chance, while many "
-          "small ones stay: the network loses connections it needs and keeps ones it does not.")
+          "magnitude pruning at the same expected sparsity and the same retraining.")
+    early = [results[s]["probabilistic before"] < results[s]["sparsity before"] for s in seeds]
+    print("* Right after the last prune, before retraining, probabilistic pruning's error was "
+          + ("lower" if all(early) else "higher" if not any(early) else "lower on some seeds")
+          + " (" + ", ".join(f"seed {s}: {100 * results[s]['probabilistic before']:.2f}% vs "
+                              f"{100 * results[s]['sparsity before']:.2f}%" for s in seeds)
+          + "): what decides is what retraining can make of the survivors. At 92% pruned tau "
+          "exceeds every |w|, so keeping is a weighted coin flip: large weights are lost and small "
+          "ones kept, and retraining starts from a worse set of connections than the largest ones.")
     print(f"figure in {args.out}; took {time.perf_counter() - start:.1f} s")
 
 
