@@ -21,6 +21,7 @@ from minnet.pruning.pipeline import CHECKPOINT, run_pipeline, save_run_json
 from minnet.recipes import default_recipe_name, quick_overrides, recipe_changes
 from minnet.report import build_report, format_report
 from minnet.run_inputs import build_model, load_data
+from minnet.run_lock import RunLock, clear_run_outputs
 
 _SPLIT_KEYS = ("seed", "val_size", "train_limit", "data")
 
@@ -95,21 +96,31 @@ def resolve_config(args):
 
 
 def run_command(args, argv):
-    """Run ``train`` or ``prune`` from parsed arguments; print the report. Returns 0."""
+    """Run ``train`` or ``prune`` from parsed arguments; print the report. Returns 0.
+
+    The run folder is locked for the run's lifetime (:class:`minnet.run_lock.RunLock`), so a second
+    run on the same --out is refused instead of mixing its files with the first one's.
+    """
     if args.resume and args.out and (Path(args.out) / "config.json").exists():
-        saved = json.loads((Path(args.out) / "config.json").read_text())
-        cfg, command = config_from_dict(saved["config"]), saved["command"]
-        out = Path(args.out)
-    else:
-        cfg = resolve_config(args)
-        command = "python -m minnet " + " ".join(shlex.quote(a) for a in argv)
-        out = Path(args.out or f"runs/{args.command}-{cfg.model}-seed{cfg.seed}")
+        with RunLock(args.out):
+            saved = json.loads((Path(args.out) / "config.json").read_text())
+            cfg, command = config_from_dict(saved["config"]), saved["command"]
+            return _run_locked(args, cfg, command, Path(args.out))
+    cfg = resolve_config(args)
+    command = "python -m minnet " + " ".join(shlex.quote(a) for a in argv)
+    out = Path(args.out or f"runs/{args.command}-{cfg.model}-seed{cfg.seed}")
+    with RunLock(out):
         if (out / CHECKPOINT).exists() and not (args.resume or args.overwrite):
             raise ConfigError(f"{out} already holds a run; pass --resume to continue it, "
                               "--overwrite to start afresh, or another --out")
-        if args.overwrite and (out / CHECKPOINT).exists():
-            (out / CHECKPOINT).unlink()
+        if args.overwrite:
+            clear_run_outputs(out)        # nothing of the old run survives beside the new one
         save_run_json(out / "config.json", {"command": command, "config": cfg.to_dict()})
+        return _run_locked(args, cfg, command, out)
+
+
+def _run_locked(args, cfg, command, out):
+    """The run itself, inside the folder's lock: data, pipeline, report."""
     check_dense_model_split(cfg)
     data, split = load_data(cfg)
     progress = False if args.no_progress else None
