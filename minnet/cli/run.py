@@ -101,11 +101,8 @@ def run_command(args, argv):
     The run folder is locked for the run's lifetime (:class:`minnet.run_lock.RunLock`), so a second
     run on the same --out is refused instead of mixing its files with the first one's.
     """
-    if args.resume and args.out and (Path(args.out) / "config.json").exists():
-        with RunLock(args.out):
-            saved = json.loads((Path(args.out) / "config.json").read_text())
-            cfg, command = config_from_dict(saved["config"]), saved["command"]
-            return _run_locked(args, cfg, command, Path(args.out))
+    if args.resume:
+        return resume_command(args)
     cfg = resolve_config(args)
     command = "python -m minnet " + " ".join(shlex.quote(a) for a in argv)
     out = Path(args.out or f"runs/{args.command}-{cfg.model}-seed{cfg.seed}")
@@ -116,6 +113,54 @@ def run_command(args, argv):
         if args.overwrite:
             clear_run_outputs(out)        # nothing of the old run survives beside the new one
         save_run_json(out / "config.json", {"command": command, "config": cfg.to_dict()})
+        return _run_locked(args, cfg, command, out)
+
+
+# Settings that may change when a run resumes: the learning rates (the advice after a divergence).
+RESUME_CHANGEABLE = ("lr", "retrain_lr")
+
+
+def resume_command(args):
+    """``--resume``: continue the run in --out with the settings its config.json holds.
+
+    A flag that disagrees with the saved settings is refused, naming it, except the learning rates
+    (RESUME_CHANGEABLE), which are applied and recorded in config.json under "resume_changes". A
+    folder without a checkpoint, or a finished run, is said so.
+    """
+    if not args.out:
+        raise ConfigError("--resume needs --out, the folder of the run to continue")
+    out = Path(args.out)
+    if not (out / "config.json").is_file():
+        raise ConfigError(f"{out} holds no run (no config.json); start one without --resume")
+    with RunLock(out):
+        try:
+            saved = json.loads((out / "config.json").read_text())
+            cfg, command = config_from_dict(saved["config"]), saved["command"]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ConfigError(f"{out / 'config.json'}: not a minnet run config ({e})") from None
+        changes = {}
+        for key, value in vars(args).items():
+            if key in _NOT_CONFIG or value is None or key == "command":
+                continue
+            flag = "--" + key.replace("_", "-")
+            if key in RESUME_CHANGEABLE:
+                changes[key] = value
+            elif key in ("targets", "hidden", "phases", "schedule") or value != getattr(cfg, key):
+                raise ConfigError(f"{flag} {value} conflicts with the run in {out} "
+                                  f"({key} = {getattr(cfg, key)!r}); a resumed run keeps its settings: "
+                                  f"drop the flag, or start a new run with another --out")
+        if (out / "report.json").is_file() and not changes:
+            print(f"{out}: this run has finished; nothing to resume (its report is report.json)")
+            return 0
+        if not (out / CHECKPOINT).is_file():
+            raise ConfigError(f"{out} has no checkpoint to resume from; start the run again without "
+                              "--resume (add --overwrite to clear the folder)")
+        if changes:
+            cfg = config_from_dict(changes, base=cfg)
+            saved.setdefault("resume_changes", []).append(changes)
+            saved["config"] = cfg.to_dict()
+            save_run_json(out / "config.json", saved)
+            print(f"resuming with {changes} (recorded in config.json)", file=sys.stderr)
         return _run_locked(args, cfg, command, out)
 
 

@@ -247,3 +247,42 @@ def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cli, "run_command", interrupted)
     assert main(["prune", "--out", str(tmp_path / "r")]) == 130
     assert f"resume with: python -m minnet prune --out {tmp_path / 'r'} --resume" in capsys.readouterr().err
+
+
+def test_resume_keeps_the_folders_settings_or_refuses(tiny_idx, tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["--data", str(tiny_idx), "--out", str(out), "--no-progress"]
+    assert main(["prune", "--resume", *base]) == 2                    # nothing there yet
+    assert "holds no run" in capsys.readouterr().err
+    assert main(["prune", *base, "--epochs", "1", "--retrain-epochs", "1", "--rounds", "1",
+                 "--val-size", "60"]) == 0
+    capsys.readouterr()
+    assert main(["prune", "--resume", *base, "--seed", "3"]) == 2      # conflicts with the run
+    err = capsys.readouterr().err
+    assert "--seed 3 conflicts" in err and "seed = 0" in err
+    assert main(["prune", "--resume", *base]) == 0                     # finished: says so
+    assert "has finished" in capsys.readouterr().out
+    (out / "checkpoint.npz").unlink()
+    (out / "report.json").unlink()
+    assert main(["prune", "--resume", *base]) == 2
+    assert "no checkpoint to resume from" in capsys.readouterr().err
+
+
+def test_resume_accepts_a_new_learning_rate_and_records_it(tiny_idx, tmp_path, monkeypatch):
+    import minnet.cli.run as run
+    out = tmp_path / "run"
+    base = ["--data", str(tiny_idx), "--out", str(out), "--no-progress"]
+    calls = []
+
+    def stop_after_config(args, cfg, command, folder):     # the first run "dies" before training
+        calls.append(cfg)
+        if len(calls) == 1:
+            (folder / "checkpoint.npz").write_bytes(b"")
+            return 1
+        return 0
+    monkeypatch.setattr(run, "_run_locked", stop_after_config)
+    assert main(["prune", *base, "--val-size", "60"]) == 1
+    assert main(["prune", "--resume", *base, "--lr", "0.002"]) == 0
+    assert calls[1].lr == 0.002
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["config"]["lr"] == 0.002 and saved["resume_changes"] == [{"lr": 0.002}]
