@@ -9,17 +9,18 @@
     python -m minnet prune --out runs/x --resume          # continue a killed run, bit-identically
     python -m minnet train --model lenet300               # dense training only
 
-One module per subcommand: :mod:`minnet.cli.run` (train, prune) and :mod:`minnet.cli.report`.
+One module per subcommand: :mod:`minnet.cli.run` (train, prune), :mod:`minnet.cli.sweep` (the same
+with --seeds) and :mod:`minnet.cli.report`.
 """
 
 import argparse
 import os
 import sys
 
-from minnet.cli import report
+from minnet.cli import report, sweep
 from minnet.cli.run import resolve_config, run_command
 from minnet.config import LR_POLICIES, METHODS, MODELS, REGULARIZATIONS
-from minnet.errors import MinnetError
+from minnet.errors import ConfigError, MinnetError
 from minnet.recipes import RECIPES
 
 __all__ = ["main", "make_parser", "resolve_config"]
@@ -46,6 +47,10 @@ def make_parser():
                        help="start from this named recipe (minnet/recipes.py); default: the model's")
         p.add_argument("--config", help="TOML file with RunConfig keys")
         p.add_argument("--seed", type=int)
+        p.add_argument("--seeds", help="run once per seed, e.g. 0,1,2 or 0-4: one folder OUT/seedS "
+                       "each and OUT/summary.json (median, min, max)")
+        p.add_argument("--n-jobs", dest="n_jobs", type=int, default=1,
+                       help="with --seeds: runs at a time (joblib; default 1)")
         p.add_argument("--data", help="folder with an IDX dataset (MNIST's file names)")
         p.add_argument("--val-size", dest="val_size", type=int,
                        help="training images held out for every decision (default 5000)")
@@ -113,7 +118,13 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
     try:
-        return report.run(args) if args.command == "report" else run_command(args, argv)
+        if args.command == "report":
+            return report.run(args)
+        if args.seeds is not None:
+            if args.seed is not None:
+                raise ConfigError("give --seed or --seeds, not both")
+            return sweep.sweep_command(args, argv)
+        return run_command(args, argv)
     except KeyboardInterrupt:
         if args.command == "report":
             print("interrupted", file=sys.stderr)

@@ -53,7 +53,8 @@ def check_dense_model_split(cfg):
                               f"{other.get(key)} (the split depends on seed, val_size, train_limit, data)")
 
 
-_NOT_CONFIG = ("command", "config", "out", "resume", "overwrite", "quick", "no_progress")
+_NOT_CONFIG = ("command", "config", "out", "resume", "overwrite", "quick", "no_progress", "seeds",
+               "n_jobs")
 
 
 def resolve_config(args):

@@ -1,36 +1,15 @@
 """The command line and its config: layering, TOML validation, a tiny end-to-end run with --data."""
 
-import gzip
 import json
 
 import numpy as np
 import pytest
+from idx_files import write_idx
 
 from minnet.cli import main, make_parser, resolve_config
 from minnet.config import RunConfig, config_from_dict
 from minnet.errors import ConfigError
 from minnet.model import Sequential
-
-
-def write_idx(path, array):
-    """Write a uint8 array as a gzipped IDX file (magic 0x0000 08 ndim, big-endian sizes)."""
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
-
-
-@pytest.fixture(scope="module")
-def tiny_idx(tmp_path_factory):
-    """A 10-class IDX dataset of 28x28 images: class c lights up row block c (easy to learn)."""
-    d = tmp_path_factory.mktemp("idx")
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 300), ("t10k", 100)):
-        y = np.arange(n) % 10
-        x = rng.integers(0, 60, size=(n, 28, 28))
-        for i, c in enumerate(y):
-            x[i, 2 * c + 4:2 * c + 6, 4:24] = 250
-        write_idx(d / f"{prefix}-images-idx3-ubyte.gz", x)
-        write_idx(d / f"{prefix}-labels-idx1-ubyte.gz", y)
-    return d
 
 
 def args(*argv):
