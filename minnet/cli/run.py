@@ -3,14 +3,17 @@
 Settings are layered: the recipe (minnet.recipes: --recipe, else the model's own) < --config TOML <
 --quick < flags. A run folder gets config.json (the settings and the command, written at the start),
 checkpoint.npz (after every epoch and prune round), dense.npz, pruned.npz (prune) or model.npz
-(train), history.json and report.json.
+(train), history.json (and the same as history.csv, for pandas or a spreadsheet) and report.json.
 """
 
+import csv
+import io
 import json
 import shlex
 import sys
 from pathlib import Path
 
+from minnet.atomic import atomic_write_text
 from minnet.config import (
     config_from_dict,
     load_config_file,
@@ -96,6 +99,22 @@ def resolve_config(args):
     return config_from_dict(values)
 
 
+HISTORY_COLUMNS = ("step_index", "step", "phase", "round", "epoch", "loss", "train_acc", "val_loss",
+                   "val_acc", "lr")
+
+
+def history_csv(history):
+    """The run's per-epoch history as CSV text: one row per epoch of every training step."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HISTORY_COLUMNS)
+    for entry in history:
+        for i in range(len(entry["epoch"])):
+            writer.writerow([entry["index"], entry["step"], entry["phase"], entry["round"]]
+                            + [entry[k][i] for k in HISTORY_COLUMNS[4:]])
+    return buffer.getvalue()
+
+
 def run_command(args, argv):
     """Run ``train`` or ``prune`` from parsed arguments; print the report. Returns 0.
 
@@ -173,6 +192,7 @@ def _run_locked(args, cfg, command, out):
     model, state = run_pipeline(cfg, build_model(cfg, data), data, out, resume=args.resume,
                                 progress=progress)
     save_run_json(out / "history.json", state.history)
+    atomic_write_text(out / "history.csv", history_csv(state.history))
     # Activations (Act%) are measured on held-out training images: the test set only gives errors.
     sample = (data[1][0] if len(data[1][0]) else data[0][0])[:1000]
     if args.command == "train":

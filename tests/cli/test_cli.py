@@ -97,6 +97,9 @@ def test_train_command_writes_model_and_history(tiny_idx, tmp_path):
     assert (out / "model.npz").exists() and not (out / "pruned.npz").exists()
     history = json.loads((out / "history.json").read_text())
     assert len(history[0]["loss"]) == 1
+    rows = (out / "history.csv").read_text().splitlines()
+    assert rows[0].startswith("step_index,step,phase,round,epoch,loss") and len(rows) == 2
+    assert float(rows[1].split(",")[5]) == history[0]["loss"][0]
 
 
 def test_bad_inputs_exit_with_code_2(tmp_path, capsys):
