@@ -111,9 +111,14 @@ def model_from_arrays(arrays, source, model_class):
     arch, _ = _read_header(arrays, source)
     layers = []
     for spec in arch:
-        if spec.get("class") not in LAYER_CLASSES:
-            raise CheckpointError(f"{source}: unknown layer type {spec.get('class')!r}")
-        layers.append(LAYER_CLASSES[spec["class"]](**spec["config"]))
+        if not isinstance(spec, dict) or spec.get("class") not in LAYER_CLASSES:
+            got = spec.get("class") if isinstance(spec, dict) else spec
+            raise CheckpointError(f"{source}: unknown layer type {got!r}; known: {sorted(LAYER_CLASSES)}")
+        try:
+            layers.append(LAYER_CLASSES[spec["class"]](**spec["config"]))
+        except (TypeError, ValueError, KeyError) as e:   # unknown keys, bad sizes: a damaged file
+            raise CheckpointError(f"{source}: cannot build layer {spec.get('class')} from "
+                                  f"{spec.get('config')!r} ({e})") from None
     model = model_class(layers)
     # Layers are built in float32; a model saved in float64 (e.g. for gradient checks) comes
     # back in float64: the parameters' own dtype is the record of it.
@@ -138,6 +143,9 @@ def load_arrays(model, arrays, source="arrays"):
                 if p.shape != l.params[k].shape:
                     raise CheckpointError(f"{source}: {l.name}/{k} has shape {p.shape}, "
                                           f"expected {l.params[k].shape}")
+                if p.dtype.kind != "f" or not np.isfinite(p).all():
+                    raise CheckpointError(f"{source}: {l.name}/{k} holds NaN, inf or non-float "
+                                          "values; the file is damaged (or saved from a diverged run)")
                 l.params[k] = p.astype(l.params[k].dtype)
                 l.grads[k] = np.zeros_like(l.params[k])
             for k in l.masks:

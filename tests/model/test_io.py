@@ -59,3 +59,21 @@ def test_checkpoints_and_a_damaged_file(tmp_path):
         io.load_checkpoint(tmp_path)
     with pytest.raises(CheckpointError, match="no checkpoint to resume from"):
         io.load_checkpoint(tmp_path / "nowhere")
+
+
+def test_nan_weights_and_unknown_constructor_keys_are_refused_naming_the_file(tmp_path):
+    m = pruned_model()
+    arrays = io.model_to_arrays(m)
+    bad = dict(arrays)
+    bad["param/fc2/W"] = np.full_like(arrays["param/fc2/W"], np.nan)
+    with pytest.raises(CheckpointError, match="nan.npz: fc2/W holds NaN"):
+        Sequential.from_arrays(bad, "nan.npz")
+    arch = json.loads(str(arrays["architecture"]))
+    arch[1]["config"]["colour"] = "red"
+    odd = dict(arrays, architecture=np.array(json.dumps(arch)))
+    with pytest.raises(CheckpointError, match="odd.npz: cannot build layer Dense"):
+        Sequential.from_arrays(odd, "odd.npz")
+    arch[1] = {"class": "SparseDense", "config": {}}
+    foreign = dict(arrays, architecture=np.array(json.dumps(arch)))
+    with pytest.raises(CheckpointError, match="unknown layer type 'SparseDense'"):
+        Sequential.from_arrays(foreign, "foreign.npz")
