@@ -38,7 +38,10 @@ def _parse_target(text):
 
 def make_parser():
     """The argparse parser of ``python -m minnet``."""
-    parser = argparse.ArgumentParser(prog="python -m minnet", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m minnet",
+        description="Train a network, prune it the way Han et al. (2015) did, and report the result. "
+                    "Example: python -m minnet prune --model lenet300")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("train", "train a dense model"), ("prune", "train, then prune + retrain")):
         p = sub.add_parser(name, help=help_text)
