@@ -7,6 +7,7 @@ fall back to a default.
 """
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 
@@ -122,8 +123,13 @@ def check_config(cfg: RunConfig) -> RunConfig:
             raise ConfigError(f"config key {f.name!r}: expected {names}, got {type(value).__name__} {value!r}")
         if f.name in _CHOICES and value not in _CHOICES[f.name]:
             raise ConfigError(f"config key {f.name!r}: {value!r} is not one of {list(_CHOICES[f.name])}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"config key {f.name!r}: {value!r} is not a finite number")
         if f.name in _NON_NEGATIVE and value < 0 or f.name in _POSITIVE and value is not None and value < 1:
             raise ConfigError(f"config key {f.name!r}: {value!r} is out of range")
+    if cfg.lr <= 0 or (cfg.retrain_lr is not None and cfg.retrain_lr <= 0):
+        raise ConfigError(f"config keys 'lr' and 'retrain_lr' must be > 0, got {cfg.lr!r} and "
+                          f"{cfg.retrain_lr!r}")
     for name, value in cfg.targets.items():
         if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"config key 'targets.{name}': expected a number, got {value!r}")

@@ -268,3 +268,11 @@ def test_resume_accepts_a_new_learning_rate_and_records_it(tiny_idx, tmp_path, m
     assert calls[1].lr == 0.002
     saved = json.loads((out / "config.json").read_text())
     assert saved["config"]["lr"] == 0.002 and saved["resume_changes"] == [{"lr": 0.002}]
+
+
+@pytest.mark.parametrize("flag, value", [("--lr", "nan"), ("--lr", "inf"), ("--lr", "0"),
+                                         ("--retrain-lr", "-0.1"), ("--reg-strength", "nan"),
+                                         ("--momentum", "-0.5"), ("--compression", "inf")])
+def test_nan_inf_and_negative_numbers_are_refused(flag, value):
+    with pytest.raises(ConfigError, match=flag.lstrip("-").replace("-", "_")):
+        resolve_config(args("prune", flag, value))
