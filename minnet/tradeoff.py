@@ -37,7 +37,8 @@ from joblib import Parallel, delayed
 
 from minnet.atomic import atomic_write_json
 from minnet.models import lenet_300_100
-from minnet.pruning import make_optimizer, prune_model, retrain
+from minnet.optim import caffe_lenet_sgd
+from minnet.pruning import prune_model, retrain
 from minnet.threads import blas_threads
 from minnet.train import evaluate, fit
 
@@ -69,20 +70,20 @@ def _seed(seed, regularization, pct):
 def train_dense(regularization, x, y, *, epochs, strength=None, lr=0.01, seed=0, batch_size=64):
     """A LeNet-300-100 trained with ``regularization`` ("l1" or "l2") for ``epochs`` epochs.
 
-    SGD with momentum 0.9 and Caffe's "inv" schedule (the pipeline's optimiser, via
-    :func:`minnet.pruning.make_optimizer`); strength defaults to DEFAULT_STRENGTHS[regularization].
+    Caffe's LeNet solver (:func:`minnet.optim.caffe_lenet_sgd`) with that regularisation; strength defaults to DEFAULT_STRENGTHS[regularization].
     x: (N, 784) float32, y: (N,) int. Returns the trained Sequential.
     """
     strength = DEFAULT_STRENGTHS[regularization] if strength is None else strength
     model = lenet_300_100(seed=seed)
-    fit(model, make_optimizer(lr, "inv", 0.9, regularization, strength), x, y, epochs=epochs,
+    fit(model, caffe_lenet_sgd(lr, regularization=regularization, strength=strength), x, y,
+        epochs=epochs,
         batch_size=batch_size, seed=seed, progress=False)
     return model
 
 
 def _retrain(model, regularization, settings, x, y, seed):
-    opt = make_optimizer(settings["retrain_lr"], "inv", 0.9, regularization,
-                         settings["strengths"][regularization])
+    opt = caffe_lenet_sgd(settings["retrain_lr"], regularization=regularization,
+                          strength=settings["strengths"][regularization])
     retrain(model, opt, x, y, epochs=settings["retrain_epochs"], batch_size=settings["batch_size"],
             seed=seed, progress=False)
 

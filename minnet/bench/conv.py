@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from minnet.models import lenet5
-from minnet.optim import SGD
+from minnet.optim import caffe_lenet_sgd
 from minnet.threads import blas_threads
 from minnet.train import fit
 
@@ -52,7 +52,7 @@ class MinnetLeNet5:
     def __init__(self, x, y, seed=0, threads=2):
         self.x, self.y, self.threads = x, y, threads
         self.model = lenet5(seed=seed)
-        self.opt = SGD(lr=0.01, momentum=0.9, weight_decay=5e-4)
+        self.opt = caffe_lenet_sgd(policy="constant")   # a constant lr, as the PyTorch side uses
         fit(self.model, self.opt, x[:4 * BATCH_TRAIN], y[:4 * BATCH_TRAIN], epochs=1,
             batch_size=BATCH_TRAIN, progress=False, threads=threads)   # compile / load the kernels
 

@@ -28,6 +28,7 @@ from minnet.atomic import atomic_write_json
 from minnet.bench import format_table, interleaved_times, machine_info, median
 from minnet.kernels.csr import csr_column_blocks
 from minnet.models import lenet5, lenet_300_100
+from minnet.optim import caffe_lenet_sgd
 from minnet.sparse import to_sparse
 from minnet.sparse.csr import column_index_dtype
 from minnet.sparse.layers import csr_forward_t
@@ -119,12 +120,11 @@ def contention_probe(repeats, pause_s):
 def retrain_epoch_times(repeats):
     """Seconds for one fit() epoch on MNIST (batch 64) of the pruned LeNet-300-100, dense vs sparse."""
     from minnet.data import load_mnist
-    from minnet.optim import SGD
     from minnet.train import fit
     (x, y), _ = load_mnist(verify=False)
     dense = prune_randomly(lenet_300_100(seed=0), LENET300_DENSITIES)
     sparse = to_sparse(dense)
-    epoch = lambda m: fit(m, SGD(0.001, momentum=0.9, weight_decay=5e-4), x, y, epochs=1,
+    epoch = lambda m: fit(m, caffe_lenet_sgd(0.001, policy="constant"), x, y, epochs=1,
                           batch_size=64, progress=False)
     return interleaved_times({"dense": lambda: epoch(dense), "minnet": lambda: epoch(sparse)},
                              repeats=repeats, pause_s=0.5, target_s=0.0)

@@ -21,7 +21,7 @@ import numpy as np
 from minnet.bench import format_table, machine_info
 from minnet.data import load_mnist
 from minnet.models import lenet_300_100
-from minnet.optim import SGD
+from minnet.optim import caffe_lenet_sgd
 from minnet.threads import blas_threads, default_blas_threads
 from minnet.train import fit
 
@@ -32,7 +32,7 @@ def time_minnet_epoch(x, y, batch_size, seed=0, threads=None):
     """Seconds of one epoch of fit() on LeNet-300-100, as fit measures it (the epoch loop: shuffle,
     batches, forward, backward, SGD; not fit's one-off set-up). A warm-up slice compiles kernels."""
     model = lenet_300_100(seed=seed)
-    opt = SGD(lr=0.01, momentum=0.9, weight_decay=5e-4)
+    opt = caffe_lenet_sgd(policy="constant")     # a constant lr, as the PyTorch side uses
     fit(model, opt, x[:1024], y[:1024], epochs=1, batch_size=batch_size, progress=False,
         threads=threads)
     history = fit(model, opt, x, y, epochs=1, batch_size=batch_size, progress=False, seed=seed,
