@@ -54,7 +54,18 @@ class open_npz:
 
 # -- models ---------------------------------------------------------------------------------------
 def model_to_arrays(model) -> dict:
-    """Everything needed to rebuild ``model``, as a flat dict of arrays (the .npz contents)."""
+    """Everything needed to rebuild ``model``, as a flat dict of arrays (the .npz contents).
+
+    A model with CSR layers (``minnet.sparse.to_sparse``) is refused with a pointer to
+    ``minnet.sparse.save_sparse``, the format made for it, instead of writing a file that could
+    not be loaded back.
+    """
+    from minnet.layers import LAYER_CLASSES
+    foreign = [l.describe() for l in model.layers if type(l).__name__ not in LAYER_CLASSES]
+    if foreign:
+        raise CheckpointError(f"cannot save {', '.join(foreign)} as a plain model file: save a "
+                              "sparse model with minnet.sparse.save_sparse(model, path) (and load it "
+                              "with load_sparse), or save minnet.sparse.to_dense(model)")
     arrays = {
         "minnet_format": np.array(FORMAT_VERSION),
         "architecture": np.array(json.dumps(model.architecture())),

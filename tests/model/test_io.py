@@ -77,3 +77,11 @@ def test_nan_weights_and_unknown_constructor_keys_are_refused_naming_the_file(tm
     foreign = dict(arrays, architecture=np.array(json.dumps(arch)))
     with pytest.raises(CheckpointError, match="unknown layer type 'SparseDense'"):
         Sequential.from_arrays(foreign, "foreign.npz")
+
+
+def test_a_sparse_model_save_is_refused_with_a_pointer_to_save_sparse(tmp_path):
+    from minnet.sparse import to_sparse
+    sparse = to_sparse(pruned_model())
+    with pytest.raises(CheckpointError, match="save_sparse"):
+        sparse.save(tmp_path / "s.npz")
+    assert not (tmp_path / "s.npz").exists()
