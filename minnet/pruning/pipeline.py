@@ -22,6 +22,7 @@ Training knows nothing about pruning: the pipeline hooks in through a ``fit`` ca
 the layers' masks.
 """
 
+import math
 import sys
 import time
 from dataclasses import dataclass, field, fields
@@ -343,8 +344,9 @@ def _sensitivity_targets(cfg, model, step, state):
               if l.name in state.sensitivity["layers"]]
     chosen = state.sensitivity["layers"]
     frac = step["targets"]["round"] / step["targets"]["of"]
-    planned = int(round(sum(chosen[l.name]["weights"] * (1.0 - chosen[l.name]["sparsity"]) ** frac
-                            for l in layers)))
+    # Rounded down: the last round must not keep one weight more than the target allows.
+    planned = int(math.floor(sum(chosen[l.name]["weights"] * (1.0 - chosen[l.name]["sparsity"]) ** frac
+                                 for l in layers)))
     floor = state.factors.get(step["phase"], 0.0)
     c = round_factor([l.weight for l in layers], [l.mask for l in layers],
                      [chosen[l.name]["quality"] for l in layers],

@@ -124,7 +124,7 @@ def test_sensitivity_pipeline_on_real_mnist(mnist_slice, tmp_path):
                                 progress=False, log=lines.append)
     dense_total = model.count_params()
     pruned_away = sum(l.mask.size - l.n_kept for l in model.prunable_layers())
-    assert 8.0 <= dense_total / (dense_total - pruned_away) < 8.1
+    assert 8.0 <= dense_total / (dense_total - pruned_away) < 8.01     # at least the target
     sens = state.sensitivity
     assert {r["layer"] for r in sens["scan"]} == {"fc1", "fc2", "fc3"}
     q = {n: d["quality"] for n, d in sens["layers"].items()}
