@@ -344,9 +344,12 @@ def _sensitivity_targets(cfg, model, step, state):
               if l.name in state.sensitivity["layers"]]
     chosen = state.sensitivity["layers"]
     frac = step["targets"]["round"] / step["targets"]["of"]
-    # Rounded down: the last round must not keep one weight more than the target allows.
-    planned = int(math.floor(sum(chosen[l.name]["weights"] * (1.0 - chosen[l.name]["sparsity"]) ** frac
-                                 for l in layers)))
+    planned = sum(chosen[l.name]["weights"] * (1.0 - chosen[l.name]["sparsity"]) ** frac
+                  for l in layers)
+    # The nearest whole count, except in the last round, which rounds down: the final model must
+    # not keep one weight more than --compression allows.
+    last = step["targets"]["round"] == step["targets"]["of"]
+    planned = int(math.floor(planned) if last else round(planned))
     floor = state.factors.get(step["phase"], 0.0)
     c = round_factor([l.weight for l in layers], [l.mask for l in layers],
                      [chosen[l.name]["quality"] for l in layers],
