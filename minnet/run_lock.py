@@ -27,6 +27,8 @@ class RunLock:
         self.fd = None
 
     def __enter__(self):
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise ConfigError(f"--out {self.run_dir} is a file, not a folder; give a folder for the run")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         path = self.run_dir / LOCK_FILE
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -45,3 +45,12 @@ def test_lock_is_released_and_overwrite_clears_the_old_run(tmp_path):
     assert not (out / "sensitivity.json").exists() and not (out / "old.tmp").exists()
     assert not (out / "figures").exists()
     assert json.loads((out / "report.json").read_text())["config"]["rounds"] == 1
+
+
+def test_out_naming_a_file_is_one_clear_line(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    assert main(["prune", "--quick", "--no-progress", "--out", str(afile)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a folder" in err and err.count("\n") == 1
+    assert afile.read_text() == "keep me"
