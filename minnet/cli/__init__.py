@@ -17,7 +17,7 @@ import argparse
 import os
 import sys
 
-from minnet.cli import report, sweep
+from minnet.cli import export, report, sweep
 from minnet.cli.run import resolve_config, run_command
 from minnet.config import LR_POLICIES, METHODS, MODELS, REGULARIZATIONS
 from minnet.errors import ConfigError, MinnetError
@@ -65,7 +65,8 @@ def make_parser():
                        help="model lenet5: ReLU after conv1 and conv2")
         if name == "prune":
             p.add_argument("--dense-model", dest="dense_model",
-                           help="prune this trained model (.npz, e.g. from `train`) instead of training")
+                           help="prune this trained model (.npz, e.g. from `train`, or a PyTorch "
+                           "state_dict as .safetensors: docs/pytorch.md) instead of training")
         p.add_argument("--out", help="run folder (default runs/<command>-<model>-seed<seed>)")
         p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
         p.add_argument("--overwrite", action="store_true", help="start afresh in an existing run folder")
@@ -109,6 +110,7 @@ def make_parser():
             p.add_argument("--reinit", action="store_true", default=None,
                            help="re-initialise the survivors after pruning (sec. 3.3 ablation)")
     report.add_parser(sub)            # `report RUN_DIR`: figures + HTML page
+    export.add_parser(sub)            # `export RUN_DIR`: PyTorch-named .safetensors
     return parser
 
 
@@ -123,13 +125,15 @@ def main(argv=None):
     try:
         if args.command == "report":
             return report.run(args)
+        if args.command == "export":
+            return export.run(args)
         if args.seeds is not None:
             if args.seed is not None:
                 raise ConfigError("give --seed or --seeds, not both")
             return sweep.sweep_command(args, argv)
         return run_command(args, argv)
     except KeyboardInterrupt:
-        if args.command == "report":
+        if args.command in ("report", "export"):
             print("interrupted", file=sys.stderr)
         else:
             out = args.out or f"runs/{args.command}-<model>-seed<seed>"

@@ -42,6 +42,7 @@ from minnet.pruning.prune import (prune_model, record_original_state, reinitiali
 from minnet.pruning.schedule import (check_schedule, geometric_sparsity_schedule,
                                      linear_quality_schedule)
 from minnet.pruning.sensitivity import sensitivity_analysis
+from minnet.torch_names import load_weights_file
 from minnet.train import Callback, Resume, evaluate, fit
 
 PHASE_KINDS = {"fc": ("fc",), "conv": ("conv",), "all": ("fc", "conv")}
@@ -238,8 +239,8 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
         training = step["step"] == "train"
         if training and cfg.dense_model:
             # Start from a model trained earlier (e.g. by `python -m minnet train`): same weights,
-            # so several pruning recipes can share one dense training.
-            model.load_weights(cfg.dense_model)
+            # so several pruning recipes can share one dense training (or a PyTorch .safetensors).
+            load_weights_file(model, cfg.dense_model)
             log(f"[{i + 1}/{len(steps)}] dense model loaded from {cfg.dense_model}")
             state.error_before = _test_error(cfg, model, x_test, y_test)
             state.val_error_before = _val_error(model, x_val, y_val)
