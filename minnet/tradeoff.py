@@ -12,12 +12,10 @@ Pruning and retraining go through :mod:`minnet.pruning`'s public functions.
 Parallel and distributed runs. Each point is an independent job whose randomness comes only from
 (seed, regularisation, percentage), and every job runs with one BLAS thread, so
 ``tradeoff_sweep(..., n_jobs=2)`` returns exactly the rows of ``n_jobs=1``. The jobs go through
-joblib, so the same call can run on a cluster with no code change, by choosing joblib's back-end::
+joblib, so the same call runs on a cluster by choosing joblib's back-end
+(:func:`minnet.parallel.sweep_backend`)::
 
-    import joblib
-    from dask.distributed import Client          # pip install dask distributed
-    client = Client("scheduler-address:8786")    # or Client() for a local cluster
-    with joblib.parallel_backend("dask"):
+    with sweep_backend("tcp://scheduler-address:8786"):     # pip install -e ".[cluster]"
         result = tradeoff_sweep(models, train, test, percents, n_jobs=-1)
 
     # Ray: pip install ray; from ray.util.joblib import register_ray; register_ray()
@@ -27,17 +25,20 @@ joblib, so the same call can run on a cluster with no code change, by choosing j
 Neither Dask nor Ray is needed otherwise. Command line (writes a JSON file ``report`` can draw)::
 
     python -m minnet.tradeoff --out runs/tradeoff.json --quick --n-jobs 2
+    python -m minnet.tradeoff --out runs/tradeoff.json --dask-scheduler tcp://host:8786
 """
 
 import argparse
+import os
 import sys
 
 import numpy as np
-from joblib import Parallel, delayed
 
 from minnet.atomic import atomic_write_json
+from minnet.errors import MinnetError
 from minnet.models import lenet_300_100
 from minnet.optim import caffe_lenet_sgd
+from minnet.parallel import jobs_for, run_jobs, sweep_backend
 from minnet.pruning import prune_model, retrain
 from minnet.threads import blas_threads
 from minnet.train import evaluate, fit
@@ -113,16 +114,20 @@ def _iterative_curve(model, regularization, percents, train, test, settings):
     return rows
 
 
+def _call(function, args):
+    return function(*args)
+
+
 def tradeoff_sweep(models, train, test, percents=DEFAULT_PERCENTS, *, retrain_epochs=1,
                    retrain_lr=0.001, strengths=None, iterative=("l2",), seed=0, batch_size=64,
-                   n_jobs=1):
+                   n_jobs=1, progress=False):
     """Accuracy loss vs fraction of parameters pruned, L1 and L2, with/without retraining (Fig. 5).
 
     models: {"l1": trained Sequential, "l2": trained Sequential} (either may be left out);
     train, test: (x, y) pairs (retraining data, evaluation data); percents: integer percentages of
     every layer's weights removed; retrain_epochs / retrain_lr: per point (lr / 10 of training, as
     the paper retrains LeNet); iterative: the regularisations that also get an iterative curve;
-    n_jobs: joblib workers (1 = serial; the rows are identical either way).
+    n_jobs: joblib workers (1 = serial; the rows are identical either way); progress: a bar over jobs.
     Returns {"percents", "dense_accuracy": {reg: acc}, "settings": {...}, "rows": [{"regularization",
     "mode" ("none"|"retrain"|"iterative"), "pruned" (int %), "accuracy", "accuracy_loss"}]} with
     accuracy_loss = dense accuracy - accuracy (a fraction; negative = pruning helped).
@@ -134,14 +139,12 @@ def tradeoff_sweep(models, train, test, percents=DEFAULT_PERCENTS, *, retrain_ep
     settings = {"retrain_epochs": int(retrain_epochs), "retrain_lr": float(retrain_lr),
                 "strengths": {**DEFAULT_STRENGTHS, **(strengths or {})}, "seed": int(seed),
                 "batch_size": int(batch_size), "iterative": [r for r in iterative if r in models]}
-    jobs = [delayed(_one_shot_point)(models[reg], reg, pct, again, train, test, settings)
+    # One job list, so the long iterative curves run alongside the one-shot points.
+    jobs = [(_one_shot_point, (models[reg], reg, pct, again, train, test, settings))
             for reg in sorted(models) for again in (False, True) for pct in levels]
-    jobs += [delayed(_iterative_curve)(models[reg], reg, levels, train, test, settings)
+    jobs += [(_iterative_curve, (models[reg], reg, levels, train, test, settings))
              for reg in settings["iterative"]]
-    if n_jobs == 1:
-        parts = [fn(*args, **kwargs) for fn, args, kwargs in jobs]
-    else:
-        parts = Parallel(n_jobs=n_jobs)(jobs)
+    parts = run_jobs(_call, jobs, n_jobs=n_jobs, progress=progress, description="trade-off points")
     with blas_threads(1):
         dense = {reg: evaluate(m, *test)["accuracy"] for reg, m in sorted(models.items())}
     rows = [dict(r, accuracy_loss=dense[r["regularization"]] - r["accuracy"]) for p in parts for r in p]
@@ -149,7 +152,7 @@ def tradeoff_sweep(models, train, test, percents=DEFAULT_PERCENTS, *, retrain_ep
 
 
 def run_tradeoff(*, epochs=3, retrain_epochs=1, percents=DEFAULT_PERCENTS, train_limit=None,
-                 test_limit=None, seed=0, n_jobs=1, data=None, strengths=None):
+                 test_limit=None, seed=0, n_jobs=1, data=None, strengths=None, progress=False):
     """Train L1 and L2 LeNet-300-100 models on MNIST and sweep them: the whole of Fig. 5.
 
     data: ((x, y), (x_test, y_test)) or None for MNIST; *_limit: use the first N examples;
@@ -170,7 +173,7 @@ def run_tradeoff(*, epochs=3, retrain_epochs=1, percents=DEFAULT_PERCENTS, train
     models = {reg: train_dense(reg, x, y, epochs=epochs, seed=seed, strength=strengths[reg])
               for reg in ("l1", "l2")}
     result = tradeoff_sweep(models, (x, y), (xt, yt), percents, retrain_epochs=retrain_epochs,
-                            seed=seed, n_jobs=n_jobs, strengths=strengths)
+                            seed=seed, n_jobs=n_jobs, strengths=strengths, progress=progress)
     result["train_epochs"] = epochs
     return result
 
@@ -186,6 +189,9 @@ def main(argv=None):
     p.add_argument("--test-limit", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--dask-scheduler", help="address of a running Dask scheduler: the points run "
+                   "on its workers (pip install -e \".[cluster]\")")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--quick", action="store_true", help="6000/2000 examples, 2 + 1 epochs")
     p.add_argument("--l1-strength", type=float, default=DEFAULT_STRENGTHS["l1"],
                    help=f"L1 strength (default {DEFAULT_STRENGTHS['l1']:g}; 5e-4 = L2's, "
@@ -200,10 +206,20 @@ def main(argv=None):
         percents = [int(v) for v in a.percents.split(",")]
     except ValueError:
         p.error(f"--percents: expected comma-separated integers, got {a.percents!r}")
-    result = run_tradeoff(epochs=a.epochs, retrain_epochs=a.retrain_epochs, percents=percents,
-                          train_limit=a.train_limit, test_limit=a.test_limit, seed=a.seed,
-                          n_jobs=a.n_jobs, strengths={"l1": a.l1_strength, "l2": a.l2_strength})
-    atomic_write_json(a.out, result)
+    try:
+        with sweep_backend(a.dask_scheduler):
+            result = run_tradeoff(epochs=a.epochs, retrain_epochs=a.retrain_epochs,
+                                  percents=percents, train_limit=a.train_limit,
+                                  test_limit=a.test_limit, seed=a.seed,
+                                  n_jobs=jobs_for(a.n_jobs, a.dask_scheduler),
+                                  strengths={"l1": a.l1_strength, "l2": a.l2_strength},
+                                  progress=not a.no_progress)
+        atomic_write_json(a.out, result)
+    except (MinnetError, OSError, ValueError) as e:
+        if os.environ.get("MINNET_DEBUG"):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(f"wrote {a.out}", file=sys.stderr)
     return 0
 

@@ -54,6 +54,9 @@ def make_parser():
                        "each and OUT/summary.json (median, min, max)")
         p.add_argument("--n-jobs", dest="n_jobs", type=int, default=1,
                        help="with --seeds: runs at a time (joblib; default 1)")
+        p.add_argument("--dask-scheduler", dest="dask_scheduler", metavar="ADDRESS",
+                       help="run the seeds of --seeds and the sensitivity scan on this Dask "
+                       "scheduler's workers, e.g. tcp://host:8786 (pip install -e \".[cluster]\")")
         p.add_argument("--data", help="folder with an IDX dataset (MNIST's file names)")
         p.add_argument("--val-size", dest="val_size", type=int,
                        help="training images held out for every decision (default 5000)")
@@ -72,6 +75,9 @@ def make_parser():
         p.add_argument("--overwrite", action="store_true", help="start afresh in an existing run folder")
         p.add_argument("--quick", action="store_true", help="data slice and few epochs (smoke test)")
         p.add_argument("--no-progress", action="store_true", help="no progress bars")
+        p.add_argument("--use-exercises", dest="use_exercises", metavar="FOLDER",
+                       help="run with your own prune_mask, masked_sgd_step and csr_matvec from "
+                       "FOLDER (ex03, ex04, ex07), checked first; e.g. tutorials/exercises")
         p.add_argument("--epochs", type=int)
         p.add_argument("--batch-size", dest="batch_size", type=int)
         p.add_argument("--lr", type=float)

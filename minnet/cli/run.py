@@ -20,6 +20,7 @@ from minnet.config import (
 )
 from minnet.errors import ConfigError
 from minnet.model import Sequential
+from minnet.parallel import jobs_for, sweep_backend
 from minnet.pruning.pipeline import CHECKPOINT, run_pipeline, save_run_json
 from minnet.recipes import default_recipe_name, quick_overrides, recipe_changes
 from minnet.report import build_report, format_report
@@ -57,7 +58,7 @@ def check_dense_model_split(cfg):
 
 
 _NOT_CONFIG = ("command", "config", "out", "resume", "overwrite", "quick", "no_progress", "seeds",
-               "n_jobs")
+               "n_jobs", "dask_scheduler")
 
 
 def resolve_config(args):
@@ -189,8 +190,10 @@ def _run_locked(args, cfg, command, out):
     check_dense_model_split(cfg)
     data, split = load_data(cfg)
     progress = False if args.no_progress else None
-    model, state = run_pipeline(cfg, build_model(cfg, data), data, out, resume=args.resume,
-                                progress=progress)
+    # The scan's rows do not depend on where they run, so --dask-scheduler is not part of the config.
+    with sweep_backend(args.dask_scheduler):
+        model, state = run_pipeline(cfg, build_model(cfg, data), data, out, resume=args.resume,
+                                    progress=progress, scan_jobs=jobs_for(1, args.dask_scheduler))
     save_run_json(out / "history.json", state.history)
     atomic_write_text(out / "history.csv", history_csv(state.history))
     # Activations (Act%) are measured on held-out training images: the test set only gives errors.

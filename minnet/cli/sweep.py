@@ -4,7 +4,8 @@ A 0.05-point difference means nothing until you have seen how much one seed move
 seed runs as its own ``python -m minnet train|prune --seed S --out OUT/seedS`` (through joblib,
 ``--n-jobs`` at a time); the summary (OUT/summary.json and a printed table) gives every seed's
 dense and final errors and compression, with median, min and max. The runs are independent and
-seeded, so the summary does not depend on the number of jobs. ``--resume`` resumes every
+seeded, so the summary does not depend on the number of jobs, nor on ``--dask-scheduler ADDRESS``
+sending them to a Dask cluster (:mod:`minnet.parallel`). ``--resume`` resumes every
 unfinished seed (a finished one says so and is left alone).
 """
 
@@ -12,10 +13,9 @@ import json
 import statistics
 from pathlib import Path
 
-from joblib import Parallel, delayed
-
 from minnet.atomic import atomic_write_json
 from minnet.errors import ConfigError
+from minnet.parallel import jobs_for, run_jobs, sweep_backend
 
 FIELDS = ("error_before", "error_after", "val_error_before", "val_error_after", "compression")
 
@@ -35,8 +35,9 @@ def parse_seeds(text):
 
 
 def seed_argv(argv, seed, out):
-    """The single-run command line of one seed: argv without --seeds/--n-jobs/--seed/--out."""
-    drop_with_value = {"--seeds", "--n-jobs", "--seed", "--out"}
+    """The single-run command line of one seed: argv without --seeds/--n-jobs/--seed/--out and
+    --dask-scheduler (the seed's run is already on a worker: it scans serially there)."""
+    drop_with_value = {"--seeds", "--n-jobs", "--seed", "--out", "--dask-scheduler"}
     kept, skip = [], False
     for a in argv:
         if skip:
@@ -91,7 +92,15 @@ def sweep_command(args, argv):
     seeds = parse_seeds(args.seeds)
     out = Path(args.out or f"runs/{args.command}-{args.model or 'lenet300'}-seeds")
     commands = [[args.command, *seed_argv(argv[1:], s, out / f"seed{s}")] for s in seeds]
-    codes = Parallel(n_jobs=args.n_jobs)(delayed(_run_one)(c) for c in commands)
+    n_jobs = jobs_for(args.n_jobs, args.dask_scheduler)
+    # Serial runs keep their own epoch bars; parallel ones would interleave theirs, so they run
+    # quietly under one bar over the seeds.
+    seed_bar = n_jobs != 1 and not args.no_progress
+    if n_jobs != 1:
+        commands = [c + ["--no-progress"] for c in commands]
+    with sweep_backend(args.dask_scheduler):
+        codes = run_jobs(_run_one, [(c,) for c in commands], n_jobs=n_jobs, progress=seed_bar,
+                         description="seeds")
     failed = [(s, c) for s, c in zip(seeds, codes) if c != 0]
     if failed:
         print(f"error: seeds {[s for s, _ in failed]} failed; see their run folders under {out}")

@@ -199,14 +199,17 @@ def _val_error(model, x_val, y_val):
     return evaluate(model, x_val, y_val)["error"] if len(x_val) else None
 
 
-def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=None, log=None):
+def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=None, log=None,
+                 scan_jobs=1):
     """Run (or resume) train -> [scan] -> [prune -> retrain] x rounds x phases.
 
     cfg: a :class:`minnet.config.RunConfig`; model_builder: seed -> fresh Sequential;
     data: ((x_train, y_train), (x_val, y_val), (x_test, y_test)), the validation split possibly
     empty; run_dir: where checkpoint.npz, dense.npz and pruned.npz go.
     Returns (model, state): the pruned model and the :class:`RunState` (errors, scan, rounds,
-    histories, timing) that report.json is built from.
+    histories, timing) that report.json is built from. scan_jobs: joblib jobs for the sensitivity
+    scan (one per layer; -1 inside :func:`minnet.parallel.sweep_backend` uses a Dask cluster);
+    the scan's rows, and so the run, are the same whatever its value.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     run_dir = Path(run_dir)
@@ -230,7 +233,7 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
         i, step = state.step, steps[state.step]
         if step["step"] in ("prune", "scan"):
             if step["step"] == "scan":
-                _scan_step(cfg, model, state, i, len(steps), x_val, y_val, log)
+                _scan_step(cfg, model, state, i, len(steps), x_val, y_val, log, scan_jobs)
             else:
                 _prune_step(cfg, model, step, state, i, x_val, y_val, log)
             state.step, state.epoch = i + 1, 0
@@ -295,7 +298,7 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
     return model, state
 
 
-def _scan_step(cfg, model, state, i, n_steps, x_val, y_val, log):
+def _scan_step(cfg, model, state, i, n_steps, x_val, y_val, log, n_jobs=1):
     """Method "sensitivity", steps 1-3 of :mod:`minnet.pruning.allocate`: scan every layer the run
     prunes, alone, on the validation split (Fig. 6), and give each its quality parameter q."""
     kinds = tuple(sorted({k for phase in cfg.phases for k in PHASE_KINDS[phase]}))
@@ -303,7 +306,8 @@ def _scan_step(cfg, model, state, i, n_steps, x_val, y_val, log):
     layers = select_layers(model, kinds)
     log(f"[{i + 1}/{n_steps}] sensitivity scan on {len(x_val)} validation images: "
         f"{len(layers)} layers x {len(SCAN_LEVELS)} sparsities, no retraining")
-    rows = sensitivity_analysis(model, x_val, y_val, sparsities=SCAN_LEVELS, kinds=kinds)
+    rows = sensitivity_analysis(model, x_val, y_val, sparsities=SCAN_LEVELS, kinds=kinds,
+                                n_jobs=n_jobs)
     sizes = {l.name: int(l.weight.size) for l in layers}
     alloc = allocate(curves_from_rows(rows), sizes, model.count_params(), cfg.compression)
     per_layer = {}

@@ -7,10 +7,11 @@ pruned copy across levels would measure cumulative damage instead.
 """
 
 import numpy as np
-from joblib import Parallel, delayed
 
+from minnet.parallel import run_jobs
 from minnet.pruning.criteria import prune_by_sparsity
 from minnet.pruning.prune import select_layers
+from minnet.threads import blas_threads
 from minnet.train import evaluate
 
 
@@ -32,22 +33,27 @@ def _layer_curve(snapshot, layer_name, levels, x, y, batch_size):
     the layer's std before its first prune: pruning with the paper's rule |w| <= q x std removes
     exactly these weights (barring ties).
     """
-    rows = []
     original = snapshot.layer(layer_name)
     w0 = original.weight
     record = original.pruning_record
     std = record.std_before if record else float(np.std(w0.astype(np.float64)))
-    for pct in levels:
-        model = snapshot.copy()                      # restore the trained weights for every level
-        layer = model.layer(layer_name)
-        keep = prune_by_sparsity(layer.weight, pct / 100)
-        layer.prune(keep)
-        pruned = np.abs(w0[~keep])
-        quality = float(pruned.max()) / std if pruned.size and std > 0 else 0.0
-        ev = evaluate(model, x, y, batch_size=batch_size)
-        rows.append({"layer": layer_name, "sparsity": pct, "quality": quality,
-                     "accuracy": ev["accuracy"], "loss": ev["loss"]})
-    return rows
+    # One BLAS thread in every job: a product split over more threads rounds differently, and the
+    # rows must be the same bits in this process, in a joblib worker and on a Dask worker.
+    with blas_threads(1):
+        return [_level_row(snapshot, layer_name, pct, w0, std, x, y, batch_size) for pct in levels]
+
+
+def _level_row(snapshot, layer_name, pct, w0, std, x, y, batch_size):
+    """One row: a fresh copy of ``snapshot`` with ``pct`` percent of one layer pruned, evaluated."""
+    model = snapshot.copy()                      # restore the trained weights for every level
+    layer = model.layer(layer_name)
+    keep = prune_by_sparsity(layer.weight, pct / 100)
+    layer.prune(keep)
+    pruned = np.abs(w0[~keep])
+    quality = float(pruned.max()) / std if pruned.size and std > 0 else 0.0
+    ev = evaluate(model, x, y, batch_size=batch_size)
+    return {"layer": layer_name, "sparsity": pct, "quality": quality,
+            "accuracy": ev["accuracy"], "loss": ev["loss"]}
 
 
 def sensitivity_analysis(model, x, y, sparsities=tuple(range(0, 100, 10)), kinds=("fc", "conv"),
@@ -56,16 +62,14 @@ def sensitivity_analysis(model, x, y, sparsities=tuple(range(0, 100, 10)), kinds
 
     model: a trained Sequential (left unchanged); x (N, ...), y (N,): evaluation data;
     sparsities: integer percentages in [0, 100) of the layer's weights removed (by magnitude);
-    n_jobs: joblib worker processes (1 = serial; the rows are identical either way, because each
-    level is a deterministic function of the snapshot). Returns a list of
+    n_jobs: joblib workers, one job per layer (1 = serial; the rows are identical either way,
+    because each level is a deterministic function of the snapshot; -1 inside
+    :func:`minnet.parallel.sweep_backend` uses a Dask cluster). Returns a list of
     {"layer": name, "sparsity": int percent, "accuracy": float}, layers in model order.
     """
     levels = _check_percentages(sparsities)
     snapshot = model.copy()
     names = [l.name for l in select_layers(snapshot, kinds)]
-    if n_jobs == 1:
-        curves = [_layer_curve(snapshot, n, levels, x, y, batch_size) for n in names]
-    else:
-        curves = Parallel(n_jobs=n_jobs)(delayed(_layer_curve)(snapshot, n, levels, x, y, batch_size)
-                                         for n in names)
+    curves = run_jobs(_layer_curve, [(snapshot, n, levels, x, y, batch_size) for n in names],
+                      n_jobs=n_jobs)
     return [row for curve in curves for row in curve]
