@@ -6,17 +6,19 @@ arguments, a short description a student can act on ("one row fully pruned"), an
 result, computed here by calling the code minnet itself runs (``Dense.backward``,
 ``softmax_cross_entropy``, ``prune_by_std``, the masked SGD kernel, ``adjusted_dropout_rate``,
 ``find_dead_neurons``, ``dense_to_csr`` and the CSR kernel). So the grade means "you computed what the
-engine computes", and a change in the engine shows up here too.
+engine computes", and a change in the engine shows up here too. The decision exercises ex08-ex10
+(several right answers, checked by rules) are in :mod:`minnet.exercises.cases_decisions`; the
+dataclasses in :mod:`minnet.exercises.spec`.
 
 Cases are small and hand-checkable first (the expected values are in the description where they fit
 on a line), then random, then the edge cases that catch classic bugs: fully pruned rows, unsorted
 CSR indices, huge logits, a weight exactly at the threshold.
 """
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
+from minnet.exercises.cases_decisions import DECISION_EXERCISES
+from minnet.exercises.spec import Case, Exercise, Task
 from minnet.kernels.csr import csr_matvec_serial
 from minnet.kernels.dense import masked_sgd_update
 from minnet.layers import Dense
@@ -26,44 +28,7 @@ from minnet.pruning import adjusted_dropout_rate, prune_by_std
 from minnet.pruning.neurons import find_dead_neurons
 from minnet.sparse import dense_to_csr
 
-
-@dataclass
-class Case:
-    """One call of a student's function: ``fn(*args)`` must return ``expected``.
-
-    description: what is special about this case, in words a student can act on.
-    expected: a value or a tuple of values (one per name in the task's ``outputs``).
-    rtol, atol: tolerances for float results (integers and booleans must match exactly).
-    """
-
-    description: str
-    args: tuple
-    expected: object
-    rtol: float = 1e-6
-    atol: float = 1e-9
-
-
-@dataclass
-class Task:
-    """One function of an exercise file and the cases that grade it.
-
-    outputs: names of the returned values, e.g. ("dx", "dW", "db"); one name for a single value.
-    hint: printed under a failure (the formula to re-read).
-    """
-
-    function: str
-    outputs: tuple
-    make_cases: object           # () -> list[Case]; built lazily so importing this module is cheap
-    hint: str = ""
-
-
-@dataclass
-class Exercise:
-    """One exercise file: its name in tutorials/exercises/, a title and its tasks."""
-
-    filename: str
-    title: str
-    tasks: list = field(default_factory=list)
+__all__ = ["Case", "Exercise", "Task", "EXERCISES"]   # the dataclasses live in .spec; re-exported
 
 
 def _rng(seed):
@@ -320,37 +285,66 @@ def csr_matvec_cases():
 
 EXERCISES = [
     Exercise("ex01_dense.py", "Dense layer: forward and backward", [
-        Task("dense_forward", ("y",), dense_forward_cases, "y = x W^T + b"),
+        Task("dense_forward", ("y",), dense_forward_cases,
+             "each output is the weighted sum of the inputs plus its bias: y = x W^T + b",
+             "W is (out, in), so one output neuron's weights are a row of W; a batch x is (N, in) "
+             "and y must be (N, out): one matrix product with W transposed, and b added to every row"),
         Task("dense_backward", ("dx", "dW", "db"), dense_backward_cases,
-             "dx = dout W,  dW = dout^T x (then 0 where mask is False),  db = sum over the batch"),
+             "dx = dout W,  dW = dout^T x (0 where the mask is False),  db = dout summed over the batch",
+             "check the shapes: each gradient has the shape of what it is the gradient of "
+             "(dx (N, in), dW (out, in), db (out,)); dW and db add up the contributions of all N "
+             "examples; a pruned connection (mask False) must get a gradient of exactly 0"),
     ]),
     Exercise("ex02_softmax_cross_entropy.py", "Softmax cross-entropy and its gradient", [
         Task("softmax_cross_entropy", ("loss", "dlogits"), softmax_ce_cases,
-             "p = softmax(z - max z);  loss = -mean log p[n, y_n];  dlogits = (p - onehot(y)) / N"),
+             "loss = mean over the batch of -log p(true class); dlogits = (p - onehot(y)) / N",
+             "shift each row by its maximum first (softmax does not change, exp cannot overflow); "
+             "take log p as the shifted score minus the log of the row's sum of exps, never the log "
+             "of a probability that may have rounded to 0; the gradient is divided by N because the "
+             "loss is a mean"),
     ]),
     Exercise("ex03_pruning_mask.py", "The paper's pruning rule: |w| > quality x std", [
         Task("prune_mask", ("mask",), prune_mask_cases,
-             "mask = |w| > quality * std, with std = np.std(w) when std is None"),
+             "keep a weight when its magnitude is strictly above quality x std",
+             "the std is the one given, or that of the whole array w when none is given; compare "
+             "magnitudes (both signs); a weight exactly at the threshold is pruned; the result is a "
+             "bool array of w's shape"),
     ]),
     Exercise("ex04_masked_sgd.py", "SGD with momentum that keeps pruned weights at zero", [
         Task("masked_sgd_step", ("w", "v"), masked_sgd_cases,
-             "kept: v = momentum v + lr (g + weight_decay w); w = w - v.  pruned: w = 0 and v = 0"),
+             "kept entries: v = momentum v + lr (g + weight_decay w), then w = w - v; pruned entries: "
+             "w and v both 0",
+             "compute the update for every entry as if nothing were pruned, then set both the "
+             "weight and the velocity to 0 where the mask is False: an old velocity or the weight "
+             "decay term would otherwise bring a pruned weight back"),
     ]),
     Exercise("ex05_dropout_adjustment.py", "Dropout-ratio adjustment after pruning (sec. 3.2)", [
         Task("adjusted_dropout_rate", ("rate",), dropout_cases,
-             "D_r = D_o * sqrt(C_ir / C_io)"),
+             "D_r = D_o * sqrt(C_ir / C_io): the rate scales with the square root of the fraction "
+             "of connections kept",
+             "C_io is the count before pruning and C_ir after; the ratio is at most 1, so the rate "
+             "can only fall; a rate of 0 stays 0"),
     ]),
     Exercise("ex06_dead_neurons.py", "Dead neurons (sec. 3.5)", [
         Task("dead_neurons", ("dead",), dead_neuron_cases,
-             "dead = (no kept incoming connection: row of mask_in all False) OR "
-             "(no kept outgoing connection: column of mask_out all False)"),
+             "a hidden unit is dead when it has no kept incoming connection OR no kept outgoing one",
+             "unit j's incoming connections are row j of mask_in, its outgoing ones column j of "
+             "mask_out; ask of each whether it holds at least one True, one answer per unit (H,)"),
     ]),
     Exercise("ex07_csr.py", "Compressed sparse row (CSR): storage and y = W x", [
         Task("csr_from_dense", ("indptr", "indices", "data"), csr_from_dense_cases,
-             "walk the rows in order; within a row, the kept columns in increasing order; "
-             "indptr[i + 1] = indptr[i] + number kept in row i"),
+             "the kept entries row by row, columns increasing; indptr[i + 1] - indptr[i] is the "
+             "number kept in row i",
+             "the mask decides what is stored, not W != 0; indptr has rows + 1 entries, starts at 0 "
+             "and ends at nnz (a running total of the per-row counts); an empty row repeats the "
+             "previous indptr value"),
         Task("csr_matvec", ("y",), csr_matvec_cases,
-             "y[i] = sum over k in range(indptr[i], indptr[i + 1]) of data[k] * x[indices[k]]"),
+             "y[i] is the sum, over row i's stored entries, of the value times x at that entry's "
+             "column",
+             "row i's entries are the half-open range indptr[i] up to but not including "
+             "indptr[i + 1]; an empty row gives 0; look each column up in indices rather than "
+             "assuming the columns are sorted"),
     ]),
+    *DECISION_EXERCISES,
 ]
-"""Every exercise, in the order of the tutorials."""
+"""Every exercise, in the order of the tutorials, then the decision exercises (ex08-ex10)."""
