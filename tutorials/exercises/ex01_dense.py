@@ -4,6 +4,10 @@ Goes with tutorial 01. Check your answers with
 
     python -m minnet.exercises check -k ex01_dense
 
+Objective: derive and code the gradients of a fully connected layer, and see why a pruned
+connection's gradient must be exactly 0.
+Time: about 30 minutes.
+
 A Dense layer holds a weight matrix W of shape (out_features, in_features) -- row i holds the
 incoming connections of neuron i, the layout of Caffe, PyTorch and minnet -- and a bias b of shape
 (out_features,). For a batch x of N examples, shape (N, in_features):
@@ -51,6 +55,7 @@ def dense_backward(dout, x, W, mask=None):
 
         dx = dout W,   dW = dout^T x (then dW = 0 where mask is False),   db = dout summed over n
 
-    Hint: db sums over the batch axis (axis 0). For the mask, np.where(mask, dW, 0) or dW * mask.
+    Hint: db adds up dout over the examples of the batch; with a mask, every entry of dW whose
+    connection is pruned must come out exactly 0.
     """
     raise NotImplementedError("write dense_backward")

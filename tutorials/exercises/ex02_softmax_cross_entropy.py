@@ -2,6 +2,10 @@
 
 Goes with tutorials 01-02. Check with  python -m minnet.exercises check -k ex02_softmax_cross_entropy
 
+Objective: compute the loss every network in the paper minimises, and its gradient, without
+overflow or log(0) on extreme logits.
+Time: about 25 minutes.
+
 The network's last layer produces logits z of shape (N, C): one score per class. Softmax turns a row
 of scores into probabilities, and cross-entropy is minus the log-probability of the true class,
 averaged over the batch:
@@ -31,9 +35,9 @@ def softmax_cross_entropy(logits, y):
     logits: (N, C) float; y: (N,) integer labels in [0, C).
     Returns (loss, dlogits): loss a float, dlogits of shape (N, C).
 
-    Hints: keepdims=True keeps (N, 1) shapes that broadcast against (N, C);
-    log_p[np.arange(N), y] picks each row's log-probability of its true class, where log_p is
-    computed as above from s (not np.log of the probabilities: a tiny p rounds to 0, and log(0)
-    is -inf).
+    Hints: the row maximum and the row sum are one number per example, (N, 1), so that they
+    broadcast against (N, C). The loss needs, for each example, the log-probability of its true
+    class, taken from log p computed as above from s (not the log of the probabilities: a tiny p
+    rounds to 0, and log(0) is -inf).
     """
     raise NotImplementedError("write softmax_cross_entropy")

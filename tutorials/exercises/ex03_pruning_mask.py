@@ -2,6 +2,10 @@
 
 Goes with tutorial 03. Check with  python -m minnet.exercises check -k ex03_pruning_mask
 
+Objective: apply the paper's pruning rule (a threshold in units of the layer's std) and explain
+why iterative pruning keeps the std measured before the first prune.
+Time: about 15 minutes.
+
 Han et al. (2015, sec. 2) prune every connection whose weight is small in magnitude. In their Caffe
 code the threshold of a layer is a *quality parameter* q times the standard deviation of that
 layer's weights, so one q means "the same amount of pruning" in layers of very different scale:

@@ -2,6 +2,10 @@
 
 Goes with tutorial 03. Check with  python -m minnet.exercises check -k ex04_masked_sgd
 
+Objective: write the retraining update so pruned weights stay exactly 0, and name the two ways
+(momentum, weight decay) a naive update brings them back.
+Time: about 20 minutes.
+
 After pruning, the network is retrained (paper sec. 2, step 3) -- but only the surviving
 connections may change. Zeroing the gradient of a pruned weight is not enough: momentum remembers
 earlier gradients, and weight decay adds a term of its own, either of which would bring a pruned
@@ -31,6 +35,7 @@ def masked_sgd_step(w, v, g, mask, lr, momentum, weight_decay):
     w: weights, v: velocity (momentum buffer), g: gradient dL/dw, mask: bool (True = kept);
     all the same shape. lr, momentum, weight_decay: floats.
 
-    Hint: compute the update for every entry, then use np.where(mask, new, 0) for both w and v.
+    Hint: compute the update for every entry as if nothing were pruned, then set both the new
+    weight and the new velocity to 0 wherever the mask is False.
     """
     raise NotImplementedError("write masked_sgd_step")

@@ -2,6 +2,10 @@
 
 Goes with tutorial 06. Check with  python -m minnet.exercises check -k ex05_dropout_adjustment
 
+Objective: compute the paper's dropout ratio for retraining and explain why a pruned network
+needs less dropout.
+Time: about 10 minutes.
+
 Dropout fights over-fitting by randomly silencing neurons during training. A pruned network has
 already lost most of its capacity, so it needs less regularisation: keeping the original dropout
 ratio while retraining would over-regularise it.

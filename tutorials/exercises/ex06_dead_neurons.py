@@ -2,6 +2,9 @@
 
 Goes with tutorial 08. Check with  python -m minnet.exercises check -k ex06_dead_neurons
 
+Objective: find the neurons heavy pruning has cut off, from the masks on both sides of a layer.
+Time: about 15 minutes.
+
 Take two Dense layers in a row: layer A maps the input to H hidden units, layer B maps those H units
 onward. Their masks (True = connection kept) have the shapes of their weights:
 
@@ -36,6 +39,7 @@ def dead_neurons(mask_in, mask_out):
 
     mask_in: bool (H, n_in), mask_out: bool (n_out, H). Returns a bool array (H,), True = dead.
 
-    Hint: .any(axis=...) tells whether a row or a column has at least one True.
+    Hint: for each unit, ask whether its row of mask_in, and its column of mask_out, holds at
+    least one True.
     """
     raise NotImplementedError("write dead_neurons")

@@ -2,6 +2,10 @@
 
 Goes with tutorial 09. Check with  python -m minnet.exercises check -k ex07_csr
 
+Objective: store a pruned matrix in CSR form and multiply with it, touching only the kept
+entries, so that pruning saves memory and time.
+Time: about 35 minutes.
+
 A pruned layer keeps ~10% of its weights. Storing and multiplying the other 90% zeros is waste, so a
 pruned matrix W (rows, cols) is stored in CSR form: only the kept entries, row by row.
 
@@ -40,8 +44,8 @@ def csr_from_dense(W, mask):
     Returns (indptr, indices, data): (rows + 1,) ints, (nnz,) ints, (nnz,) floats, with the entries
     of each row in increasing column order.
 
-    Hints: np.nonzero(mask) returns the (row, col) positions row by row, in increasing column order;
-    W[mask] gives the values in the same order; np.cumsum of the per-row counts builds indptr.
+    Hints: list the kept positions row by row (NumPy's nonzero does so, columns increasing); the
+    values come in the same order; indptr is a running total of the per-row counts, starting at 0.
     """
     raise NotImplementedError("write csr_from_dense")
 
@@ -51,6 +55,6 @@ def csr_matvec(indptr, indices, data, x):
 
     indptr: (rows + 1,), indices: (nnz,), data: (nnz,), x: (cols,). Returns y: (rows,) floats.
 
-    Hint: a loop over the rows, and inside it a loop (or a vectorised dot) over that row's entries.
+    Hint: for each row, sum value x the entry of x at that value's column, over the row's entries.
     """
     raise NotImplementedError("write csr_matvec")
