@@ -36,3 +36,7 @@ class ConfigError(MinnetError, ValueError):
 
 class RunFolderError(MinnetError, ValueError):
     """A run folder lacks a file the report needs (the message names the files and the fix)."""
+
+
+class MissingDependencyError(MinnetError, ImportError):
+    """An optional package is not installed; the message names the pip extra that brings it."""

@@ -4,9 +4,9 @@ minnet's layers already store their weights in PyTorch's layouts, so converting 
 never a transpose (``model.layer(name)`` is the module ``name`` of the PyTorch network):
 
     minnet layer L                      PyTorch state_dict          layout (same on both sides)
-    Dense  L.params["W"]                "L.weight" (nn.Linear)      (out_features, in_features)
-    Conv2D L.params["W"]                "L.weight" (nn.Conv2d)      (out, in / groups, kh, kw)
-    Dense / Conv2D L.params["b"]        "L.bias"                    (out,)
+    Dense  L.weight                     "L.weight" (nn.Linear)      (out_features, in_features)
+    Conv2D L.weight                     "L.weight" (nn.Conv2d)      (out, in / groups, kh, kw)
+    Dense / Conv2D bias                 "L.bias"                    (out,)
     a pruned layer (mask not all True), torch.nn.utils.prune's form instead of "L.weight":
                                         "L.weight_orig"             W (0.0 where pruned)
                                         "L.weight_mask"             the mask as 0.0 / 1.0, W's dtype
@@ -25,17 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from minnet.atomic import atomic_savez, atomic_write_bytes
-from minnet.errors import CheckpointError, MinnetError
+from minnet.errors import CheckpointError, MissingDependencyError
 from minnet.io import load_arrays, open_npz
 
 PARAM_NAMES = {"W": "weight", "b": "bias"}      # minnet parameter key -> PyTorch attribute
 INSTALL_HINT = 'pip install -e ".[safetensors]"'
 _LAYOUTS = {"fc": "(out_features, in_features), as torch.nn.Linear",
             "conv": "(out_channels, in_channels / groups, kh, kw), as torch.nn.Conv2d"}
-
-
-class MissingDependencyError(MinnetError, ImportError):
-    """An optional package minnet needs for this operation is not installed."""
 
 
 def _safetensors():
@@ -56,12 +52,11 @@ def to_state_dict(model) -> dict:
     + "L.weight_mask" (0/1 in the weight's dtype, as ``torch.nn.utils.prune`` keeps it). Arrays are
     copies in the model's dtype (float32 unless converted).
     """
-    from minnet.layers import LAYER_CLASSES
     out = {}
     for layer in model.layers:
-        if layer.params and type(layer).__name__ not in LAYER_CLASSES:
-            raise CheckpointError(f"cannot export {layer.describe()} with PyTorch names: convert a "
-                                  "sparse model back with minnet.sparse.to_dense(model) first")
+        if set(layer.params) - set(PARAM_NAMES):     # e.g. a CSR layer's params["data"]
+            raise CheckpointError(f"cannot export {layer.describe()} with PyTorch names (parameters "
+                                  f"{sorted(layer.params)}); a CSR model: minnet.sparse.to_dense(model) first")
         for key, value in layer.params.items():
             name = f"{layer.name}.{_torch_param(layer, key)}"
             mask = layer.masks.get(key)

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from minnet.errors import CheckpointError, MinnetError
+from minnet.errors import CheckpointError, MinnetError, MissingDependencyError
 from minnet.layers import Flatten
 from minnet.models import lenet5, lenet_300_100, mlp
-from minnet.torch_names import (MissingDependencyError, infer_model, load_model_file,
-                                load_state_dict, save_safetensors, save_torch_npz, to_state_dict)
+from minnet.torch_names import (infer_model, load_model_file, load_state_dict, save_safetensors,
+                                save_torch_npz, to_state_dict)
 
 # name -> (shape, the torch module the tensor comes from). Linear.weight is (out_features,
 # in_features), Conv2d.weight (out_channels, in_channels / groups, kH, kW), every bias (out,).
@@ -248,3 +248,11 @@ def test_without_safetensors_the_error_says_what_to_install(tmp_path, monkeypatc
     assert isinstance(info.value, MinnetError) and "\n" not in str(info.value)
     assert not (tmp_path / "m.safetensors").exists()
     save_torch_npz(lenet_300_100(), tmp_path / "m.npz")            # .npz needs no extra package
+
+
+def test_a_csr_model_is_refused_with_the_way_back(tmp_path):
+    from minnet.sparse import to_dense, to_sparse
+    sparse = to_sparse(pruned(lenet_300_100(), ["fc1", "fc2", "fc3"]))
+    with pytest.raises(CheckpointError, match=r"with PyTorch names.*minnet\.sparse\.to_dense"):
+        save_safetensors(sparse, tmp_path / "s.safetensors")
+    assert set(to_state_dict(to_dense(sparse))) >= {"fc1.weight_orig", "fc1.weight_mask"}
