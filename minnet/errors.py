@@ -40,3 +40,8 @@ class RunFolderError(MinnetError, ValueError):
 
 class MissingDependencyError(MinnetError, ImportError):
     """An optional package is not installed; the message names the pip extra that brings it."""
+
+
+class ExerciseError(MinnetError, ValueError):
+    """A student's exercise function, run in the real pipeline (--use-exercises), is missing,
+    unfinished or wrong; the message names the exercise file and function to fix."""
