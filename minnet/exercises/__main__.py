@@ -1,7 +1,7 @@
-"""``python -m minnet.exercises check [PATH ...]``: see :mod:`minnet.exercises.checker`."""
+"""``python -m minnet.exercises check|list|grade|challenge``: see :mod:`minnet.exercises.cli`."""
 
 import sys
 
-from minnet.exercises.checker import main
+from minnet.exercises.cli import main
 
 sys.exit(main())

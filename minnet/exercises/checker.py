@@ -16,13 +16,16 @@ worst entry:
     ex07_csr.py  ...
       TODO  csr_matvec           not implemented yet (the stub still raises NotImplementedError)
 
-A student's code can do anything (raise, return None, print); the checker reports it and carries on
-with the next function rather than crashing.
+A student's code can do anything (raise, return None, print, call sys.exit); the checker reports it
+and carries on with the next function rather than crashing. A file that imports minnet breaks the
+exercises' "NumPy only" rule (the expected values come from minnet itself): it is not run, and each
+import is a FAIL line naming the file and line (:mod:`minnet.exercises.rules`). A case may carry
+its own ``check(got) -> None | message`` instead of an expected value (answers with more than one
+right value). The command line is :mod:`minnet.exercises.cli`.
 """
 
 import importlib.util
 import os
-import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from minnet.exercises.cases import EXERCISES
+from minnet.exercises.rules import format_violations, minnet_imports
 
 PASS, FAIL, TODO, MISSING = "PASS", "FAIL", "TODO", "MISSING"
 
@@ -40,29 +44,37 @@ DEFAULT_EXERCISE_DIR = Path(__file__).resolve().parents[2] / "tutorials" / "exer
 
 @dataclass
 class TaskResult:
-    """The grade of one function: status (PASS/FAIL/TODO/MISSING), cases passed, and the message."""
+    """The grade of one function: status (PASS/FAIL/TODO/MISSING), cases passed, and the message.
+
+    hint, hint_more: the task's first and fuller hint (filled in unless it passed), for
+    ``format_results(..., more_hints=True)``.
+    """
 
     function: str
     status: str
     passed: int
     total: int
     message: str = ""
+    hint: str = ""
+    hint_more: str = ""
 
 
 @dataclass
 class FileResult:
-    """The grades of one exercise file (``error`` is set when the file could not be loaded)."""
+    """The grades of one exercise file (``error`` is set when the file could not be loaded;
+    ``violations`` holds one line per import of minnet, which the exercises forbid)."""
 
     filename: str
     title: str
     path: Path | None
     tasks: list = field(default_factory=list)
     error: str = ""
+    violations: list = field(default_factory=list)
 
     @property
     def passed(self):
-        """True when the file loaded and every function passed every case."""
-        return not self.error and all(t.status == PASS for t in self.tasks)
+        """True when the file loaded, imports no minnet, and every function passed every case."""
+        return not self.error and not self.violations and all(t.status == PASS for t in self.tasks)
 
 
 @dataclass
@@ -184,7 +196,7 @@ def load_module(path):
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-    except Exception as e:                                         # noqa: BLE001 - student code
+    except (Exception, SystemExit) as e:                           # noqa: BLE001 - student code
         return None, f"could not import the file: {_short_error(e, path)}"
     return module, None
 
@@ -210,12 +222,33 @@ def _copy_args(args):
     return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
 
 
+def run_case_check(check, got):
+    """A case's own check: ``check(got)`` returns None (right) or a one-line message (wrong).
+
+    Used for answers that are right in more than one way (a set of sparsities that meets a
+    target, a multiple-choice letter). A check that raises on an odd answer (a string where a
+    number was expected) counts as a failure and says what it raised.
+    """
+    try:
+        with np.errstate(all="ignore"):
+            msg = check(got)
+    except Exception as e:                                         # noqa: BLE001 - student value
+        return f"the answer could not be checked ({type(e).__name__}: {e}); got {_describe(got)}"
+    return None if msg is None else str(msg)
+
+
 def check_task(module, task, path=None):
-    """Run one function over its cases, stopping at the first failure; return a TaskResult."""
+    """Run one function over its cases, stopping at the first failure; return a TaskResult.
+
+    A case with a ``check`` function is judged by it; otherwise the result is compared with the
+    case's expected value (:func:`compare_outputs`).
+    """
     fn = getattr(module, task.function, None)
+    hints = {"hint": task.hint, "hint_more": getattr(task, "hint_more", "") or ""}
     if fn is None or not callable(fn):
         return TaskResult(task.function, MISSING, 0, 0,
-                          f"the file defines no function {task.function}() (was it renamed?)")
+                          f"the file defines no function {task.function}() (was it renamed?)",
+                          **hints)
     cases = task.make_cases()
     for i, case in enumerate(cases):
         head = f"case {i + 1}/{len(cases)}: {case.description}"
@@ -224,22 +257,40 @@ def check_task(module, task, path=None):
                 got = fn(*_copy_args(case.args))
         except NotImplementedError:
             return TaskResult(task.function, TODO, i, len(cases),
-                              "not implemented yet (the stub still raises NotImplementedError)")
-        except Exception as e:                                     # noqa: BLE001 - student code
+                              "not implemented yet (the stub still raises NotImplementedError)",
+                              **hints)
+        except (Exception, SystemExit) as e:                       # noqa: BLE001 - student code
             return TaskResult(task.function, FAIL, i, len(cases),
-                              f"{head}\nraised {_short_error(e, path)}")
-        msg = compare_outputs(task, case.expected, got, case.rtol, case.atol)
+                              f"{head}\nraised {_short_error(e, path)}", **hints)
+        check = getattr(case, "check", None)
+        if check is not None:
+            msg = run_case_check(check, got)
+        else:
+            msg = compare_outputs(task, case.expected, got, case.rtol, case.atol)
         if msg:
             hint = f"\nhint: {task.hint}" if task.hint else ""
-            return TaskResult(task.function, FAIL, i, len(cases), f"{head}\n{msg}{hint}")
+            return TaskResult(task.function, FAIL, i, len(cases), f"{head}\n{msg}{hint}", **hints)
     return TaskResult(task.function, PASS, len(cases), len(cases))
 
 
-def check_file(path, exercise):
-    """Grade one exercise file (``exercise`` from :data:`EXERCISES`); return a FileResult."""
+def check_file(path, exercise, allow_minnet=False):
+    """Grade one exercise file (``exercise`` from :data:`EXERCISES`); return a FileResult.
+
+    A file that imports minnet is not run: every import becomes a violation line and every
+    function a FAIL "not graded". ``allow_minnet=True`` lifts the rule (for answer files that
+    call the engine on purpose, as the checker's own test fixtures do).
+    """
     result = FileResult(exercise.filename, exercise.title, Path(path) if path else None)
     if path is None or not Path(path).is_file():
         result.error = f"file not found: {path or exercise.filename}"
+        return result
+    found = [] if allow_minnet else minnet_imports(Path(path))
+    if found:
+        result.violations = format_violations(exercise.filename, found)
+        lines = ", ".join(str(line) for line, _ in found)
+        result.tasks = [TaskResult(t.function, FAIL, 0, 0,
+                                   f"not graded: the file imports minnet (line {lines})")
+                        for t in exercise.tasks]
         return result
     module, error = load_module(path)
     if error:
@@ -257,19 +308,20 @@ def exercise_for(path):
     return None
 
 
-def check_path(*paths, only=None):
+def check_path(*paths, only=None, allow_minnet=False):
     """Grade a folder of exercise files (every exercise expected) or the given files.
 
     paths: folders and/or files; none means the repository's tutorials/exercises (the students'
     copies). only: names (file names, stems or function names) to restrict the check to.
-    Returns a CheckResult.
+    allow_minnet: see :func:`check_file`. Returns a CheckResult (no files when ``only`` matched
+    nothing).
     """
     paths = [Path(p) for p in paths] or [default_exercise_dir()]
     results = []
     for p in paths:
         if p.is_dir():
             for ex in EXERCISES:
-                results.append(check_file(p / ex.filename, ex))
+                results.append(check_file(p / ex.filename, ex, allow_minnet))
         elif p.is_file():
             ex = exercise_for(p)
             if ex is None:
@@ -278,7 +330,7 @@ def check_path(*paths, only=None):
                 r.error = f"not an exercise file name; expected one of: {known}"
                 results.append(r)
             else:
-                results.append(check_file(p, ex))
+                results.append(check_file(p, ex, allow_minnet))
         else:
             r = FileResult(p.name, "", p)
             r.error = f"no such file or folder: {p}"
@@ -296,14 +348,19 @@ def check_path(*paths, only=None):
     return CheckResult(results)
 
 
-def format_results(result):
-    """The report as text: one block per file, one line per function, details under failures."""
+def format_results(result, more_hints=False):
+    """The report as text: one block per file, one line per function, details under failures.
+
+    more_hints: under every function not yet passing, also print its hint and the fuller second
+    hint (``Task.hint_more``), for a student who asked for it.
+    """
     lines = []
     for f in result.files:
         lines.append(f"{f.filename}  {f.title}".rstrip())
         if f.error:
             lines.append(f"  ERROR {f.error}")
             continue
+        lines.extend(f"  {FAIL:<5} {'imports minnet':<24} {v}" for v in f.violations)
         for t in f.tasks:
             count = f"{t.passed}/{t.total} cases" if t.total else ""
             first, *rest = (t.message or "").split("\n")
@@ -312,6 +369,10 @@ def format_results(result):
             else:
                 lines.append(f"  {t.status:<5} {t.function:<24} {first}")
                 lines.extend(f"        {line}" for line in rest)
+                if more_hints:
+                    if t.hint and not any(line.startswith("hint:") for line in rest):
+                        lines.append(f"        hint: {t.hint}")
+                    lines.append(f"        more: {t.hint_more or '(no second hint for this one)'}")
     n_tasks = sum(len(f.tasks) for f in result.files)
     n_pass = sum(t.status == PASS for f in result.files for t in f.tasks)
     n_todo = sum(t.status == TODO for f in result.files for t in f.tasks)
@@ -321,6 +382,8 @@ def format_results(result):
     errors = sum(bool(f.error) for f in result.files)
     if errors:
         summary += f", {errors} file(s) could not be checked"
+    if any(f.violations for f in result.files):
+        summary += f", {sum(bool(f.violations) for f in result.files)} file(s) import minnet"
     lines.append(summary + (" - all done!" if result.passed else ""))
     return "\n".join(lines)
 
@@ -330,34 +393,3 @@ def default_exercise_dir():
     tutorials/exercises (found from this file, so it exists only in a checkout)."""
     return Path(os.environ["MINNET_EXERCISES"]) if os.environ.get("MINNET_EXERCISES") \
         else DEFAULT_EXERCISE_DIR
-
-
-def main(argv=None):
-    """``python -m minnet.exercises check [PATH ...] [-k NAME]``; exit status 0 only if all pass."""
-    import argparse
-    parser = argparse.ArgumentParser(
-        prog="python -m minnet.exercises",
-        description="Grade exercise files against minnet's own implementation.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="grade exercise files (default: tutorials/exercises)")
-    check.add_argument("paths", nargs="*", metavar="PATH",
-                       help="folders or ex*.py files (default: the repository's tutorials/exercises)")
-    check.add_argument("-k", dest="only", action="append",
-                       help="only this exercise file or function (repeatable)")
-    sub.add_parser("list", help="list the exercises and their functions")
-    args = parser.parse_args(argv)
-    if args.command == "list":
-        for ex in EXERCISES:
-            print(f"{ex.filename:<32} {ex.title}")
-            for t in ex.tasks:
-                print(f"    {t.function}() -> {', '.join(t.outputs)}")
-        return 0
-    if not args.paths and not default_exercise_dir().is_dir():
-        print(f"error: no exercise folder at {default_exercise_dir()} (minnet is not running from a "
-              "checkout); pass yours: python -m minnet.exercises check PATH, or set "
-              "MINNET_EXERCISES=PATH", file=sys.stderr)
-        return 2
-    result = check_path(*args.paths, only=args.only)
-    print(format_results(result))
-    sys.stdout.flush()
-    return 0 if result.passed else 1
