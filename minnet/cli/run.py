@@ -58,7 +58,7 @@ def check_dense_model_split(cfg):
 
 
 _NOT_CONFIG = ("command", "config", "out", "resume", "overwrite", "quick", "no_progress", "seeds",
-               "n_jobs", "dask_scheduler")
+               "n_jobs", "dask_scheduler", "use_exercises")
 
 
 def resolve_config(args):
@@ -133,7 +133,8 @@ def run_command(args, argv):
                               "--overwrite to start afresh, or another --out")
         if args.overwrite:
             clear_run_outputs(out)        # nothing of the old run survives beside the new one
-        save_run_json(out / "config.json", {"command": command, "config": cfg.to_dict()})
+        save_run_json(out / "config.json", {"command": command, "config": cfg.to_dict(),
+                                            **_exercise_record(args)})
         return _run_locked(args, cfg, command, out)
 
 
@@ -159,6 +160,7 @@ def resume_command(args):
             cfg, command = config_from_dict(saved["config"]), saved["command"]
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise ConfigError(f"{out / 'config.json'}: not a minnet run config ({e})") from None
+        check_same_exercises(saved, args, out)
         changes = {}
         for key, value in vars(args).items():
             if key in _NOT_CONFIG or value is None or key == "command":
@@ -185,8 +187,37 @@ def resume_command(args):
         return _run_locked(args, cfg, command, out)
 
 
+def _exercise_record(args):
+    """{"use_exercises": absolute folder} for config.json when the run uses a student's code."""
+    folder = getattr(args, "use_exercises", None)
+    return {"use_exercises": str(Path(folder).resolve())} if folder else {}
+
+
+def check_same_exercises(saved, args, out):
+    """Refuse to resume a run with other code than it started with: its masks and weights so far
+    came from the student's functions in config.json's "use_exercises" (or from the engine's)."""
+    was, now = saved.get("use_exercises"), _exercise_record(args).get("use_exercises")
+    if was == now:
+        return
+    if was is None:
+        raise ConfigError(f"the run in {out} used minnet's own functions; resume it without "
+                          "--use-exercises, or start a new run with another --out")
+    raise ConfigError(f"the run in {out} was made with --use-exercises {was}; resume it with "
+                      f"that same --use-exercises {was}" + (f" (not {now})" if now else ""))
+
+
 def _run_locked(args, cfg, command, out):
-    """The run itself, inside the folder's lock: data, pipeline, report."""
+    """The run itself, inside the folder's lock; with --use-exercises, inside the student's
+    functions (:func:`minnet.exercises.use.use_exercises`: checked first, then swapped in)."""
+    if not getattr(args, "use_exercises", None):
+        return _run(args, cfg, command, out, None)
+    from minnet.exercises.use import use_exercises        # the classroom switch, only when asked
+    with use_exercises(args.use_exercises) as session:
+        return _run(args, cfg, command, out, session)
+
+
+def _run(args, cfg, command, out, session):
+    """Data, pipeline, report; ``session`` (or None) adds the student's CSR check to the report."""
     check_dense_model_split(cfg)
     data, split = load_data(cfg)
     progress = False if args.no_progress else None
@@ -206,7 +237,13 @@ def _run_locked(args, cfg, command, out):
         dense = Sequential.load(out / "dense.npz")
     report = build_report(command=command, cfg=cfg, dense_model=dense, model=model, state=state,
                           split=split, sample=sample)
+    if session is not None:
+        if len(data[1][0]):
+            session.evaluate_sparse(model, *data[1])
+        report["use_exercises"] = session.summary()
     save_run_json(out / "report.json", report)
     print(format_report(report))
+    for line in session.format_summary() if session is not None else ():
+        print(line)
     print(f"run folder: {out}")
     return 0
