@@ -1,5 +1,8 @@
 """``python -m minnet report RUN_DIR``: a prune run folder -> RUN_DIR/figures/*.png and report.html.
 
+On the folder of a seed sweep (``--seeds``, with OUT/summary.json) it draws the per-seed spread,
+OUT/figures/seed_spread.png (:mod:`minnet.seed_spread`), and prints the summary table.
+
 Loading and sweeps come from :mod:`minnet.run_folder`, drawing from :mod:`minnet.report_html`;
 this module writes the files (atomically).
 """
@@ -35,10 +38,39 @@ def write_report(run_dir, *, sensitivity=False, n_jobs=1, log_histograms=False, 
     return {"html": page, "figures": paths}
 
 
+def write_sweep_report(sweep_dir, dpi=plotting.DPI):
+    """The per-seed spread of a ``--seeds`` folder: SWEEP_DIR/figures/seed_spread.png.
+
+    Returns (path, summary). Raises RunFolderError if summary.json is unreadable or has no seeds.
+    """
+    from minnet.cli.sweep import FIELDS, with_stats
+    from minnet.errors import RunFolderError
+    from minnet.seed_spread import plot_seed_spread
+
+    sweep_dir = Path(sweep_dir)
+    summary = optional_json(sweep_dir / "summary.json")
+    rows = summary.get("seeds") if isinstance(summary, dict) else None
+    if not isinstance(rows, list) or not rows:
+        raise RunFolderError(f"{sweep_dir / 'summary.json'}: no 'seeds' list; re-run the sweep "
+                             "with --resume to rewrite it")
+    for r in rows:
+        missing = [f for f in ("seed", *FIELDS) if not isinstance(r, dict) or f not in r]
+        if missing:
+            raise RunFolderError(f"{sweep_dir / 'summary.json'}: a seed row lacks {missing}; "
+                                 "re-run the sweep with --resume to rewrite it")
+    summary = with_stats(rows)       # recomputed: the figure shows what the rows say
+    fig = plot_seed_spread(summary, title=f"{sweep_dir.name}: {len(rows)} seeds")
+    path = atomic_write_bytes(sweep_dir / "figures" / "seed_spread.png",
+                              plotting.figure_to_png(fig, dpi=dpi))
+    return path, summary
+
+
 def add_parser(subparsers):
     """Register ``report RUN_DIR`` on the CLI's subparsers; the handler is ``args.handler``."""
-    p = subparsers.add_parser("report", help="figures + one HTML page from a prune run folder")
-    p.add_argument("run_dir", help="folder written by `python -m minnet prune --out DIR`")
+    p = subparsers.add_parser("report", help="figures + one HTML page from a prune run folder, "
+                              "or the per-seed spread of a --seeds folder")
+    p.add_argument("run_dir", help="folder written by `python -m minnet prune --out DIR` "
+                   "(or by `prune --seeds ... --out DIR`)")
     p.add_argument("--sensitivity", action="store_true",
                    help="compute sensitivity.json (Fig. 6) on the run's validation split if absent")
     p.add_argument("--n-jobs", dest="n_jobs", type=int, default=1, help="joblib workers for sweeps")
@@ -48,6 +80,12 @@ def add_parser(subparsers):
 
 def run(args):
     """Run ``report`` from parsed arguments; print where the page went. Returns 0."""
+    if (Path(args.run_dir) / "summary.json").exists():
+        from minnet.cli.sweep import format_summary
+        path, summary = write_sweep_report(args.run_dir)
+        print(format_summary(summary))
+        print(f"per-seed spread: {path}")
+        return 0
     out = write_report(args.run_dir, sensitivity=args.sensitivity, n_jobs=args.n_jobs,
                        log_histograms=args.log_histograms)
     for path in out["figures"].values():

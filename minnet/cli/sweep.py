@@ -68,6 +68,11 @@ def summarize(out, seeds):
             raise ConfigError(f"{path}: seed {s} has no readable report ({e}); resume the sweep "
                               "with --resume") from None
         rows.append({"seed": s, **{f: report.get(f) for f in FIELDS}})
+    return with_stats(rows)
+
+
+def with_stats(rows):
+    """{"seeds": rows, "median"/"min"/"max": {field: value}}; a field some seed lacks is left out."""
     stats = {}
     for name, fn in (("median", statistics.median), ("min", min), ("max", max)):
         stats[name] = {f: fn(r[f] for r in rows) for f in FIELDS if all(r[f] is not None for r in rows)}

@@ -33,3 +33,23 @@ def test_sweep_summary_is_the_same_with_one_or_two_jobs(tiny_idx, tmp_path, caps
     # resuming the sweep: every seed is finished, and the summary comes back the same
     assert main([*common, "--out", str(tmp_path / "a"), "--resume"]) == 0
     assert json.loads((tmp_path / "a" / "summary.json").read_text()) == a
+
+
+def test_report_on_a_sweep_folder_draws_the_per_seed_spread(tmp_path, capsys):
+    from minnet.plotting import PNG_MAGIC
+    from minnet.seed_spread import spread_columns
+    rows = [{"seed": s, "error_before": 0.018 + s / 1000, "error_after": 0.015 + s / 1000,
+             "val_error_before": 0.02, "val_error_after": 0.017, "compression": 12.0}
+            for s in (0, 1, 2)]
+    (tmp_path / "summary.json").write_text(json.dumps({"seeds": rows}))
+    assert main(["report", str(tmp_path)]) == 0
+    assert (tmp_path / "figures" / "seed_spread.png").read_bytes().startswith(PNG_MAGIC)
+    assert "per-seed spread" in capsys.readouterr().out
+    columns = dict((label, (values, median)) for label, values, median in
+                   spread_columns({"seeds": rows}))
+    assert columns["pruned\ntest"][1] == pytest.approx(1.6)        # median of 1.5, 1.6, 1.7 %
+    assert [seed for seed, _ in columns["dense\ntest"][0]] == [0, 1, 2]
+    # a row without its fields is one clear line naming what is missing
+    (tmp_path / "summary.json").write_text(json.dumps({"seeds": [{"seed": 0}]}))
+    assert main(["report", str(tmp_path)]) == 2
+    assert "lacks" in capsys.readouterr().err
