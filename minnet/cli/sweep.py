@@ -98,9 +98,9 @@ def sweep_command(args, argv):
     out = Path(args.out or f"runs/{args.command}-{args.model or 'lenet300'}-seeds")
     commands = [[args.command, *seed_argv(argv[1:], s, out / f"seed{s}")] for s in seeds]
     n_jobs = jobs_for(args.n_jobs, args.dask_scheduler)
-    # Serial runs keep their own epoch bars; parallel ones would interleave theirs, so they run
-    # quietly under one bar over the seeds.
-    seed_bar = n_jobs != 1 and not args.no_progress
+    # One bar over the seeds; serial runs keep their own epoch bars under it, parallel ones would
+    # interleave theirs, so they run quietly.
+    seed_bar = not args.no_progress
     if n_jobs != 1:
         commands = [c + ["--no-progress"] for c in commands]
     with sweep_backend(args.dask_scheduler):
