@@ -205,12 +205,12 @@ def load_state_dict(model, tensors, source="tensors", metadata=None):
     for name, (layer, key, _) in plan.items():
         if key is None:
             continue
-        value = np.asarray(tensors[name])
+        # a copy: the model must not share memory with the caller's arrays (set_mask writes)
+        value = np.array(tensors[name], dtype=layer.params[key].dtype, order="C", copy=True)
         mask = None
-        if name.endswith("_orig"):
+        if name.endswith("_orig"):       # set_mask zeroes the pruned weights: weight_orig * mask
             mask = np.asarray(tensors[name[:-len("orig")] + "mask"]) != 0
-            value = np.where(mask, value, 0)
-        layer.params[key] = np.ascontiguousarray(value, dtype=layer.params[key].dtype)
+        layer.params[key] = value
         layer.grads[key] = np.zeros_like(layer.params[key])
         if key in layer.masks:
             layer.set_mask(key, np.ones(value.shape, dtype=bool) if mask is None else mask)

@@ -150,6 +150,10 @@ def test_a_pytorch_lenet5_computes_the_same_in_minnet(tmp_path, mnist):
 def test_a_pruned_pytorch_state_dict_loads_with_its_masks(tmp_path, mnist):
     sd = torch_fixture(TORCH_LENET300, seed=5, prune=("fc1", "fc3"))
     save_file(sd, tmp_path / "lenet300.safetensors")
+    kept = {k: v.copy() for k, v in sd.items()}
+    from_dict = load_state_dict(lenet_300_100(), sd)
+    assert all(np.array_equal(sd[k], kept[k]) for k in sd)          # the caller's arrays untouched
+    assert not np.shares_memory(from_dict.layer("fc2").weight, sd["fc2.weight"])
     model = load_model_file(tmp_path / "lenet300.safetensors")
     assert model.architecture() == lenet_300_100().architecture()
     for name in ("fc1", "fc3"):
