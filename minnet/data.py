@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minnet import data_cache
 from minnet.errors import DataError
 
 # IDX dtype code -> big-endian NumPy dtype (">" = big-endian; single bytes have no byte order).
@@ -139,20 +140,37 @@ def _find_idx_file(directory: Path, name: str) -> Path:
                     f"put the dataset's four IDX files there ({_README_HINT})")
 
 
-def _load_checked(path: Path, name: str, expected_sha256) -> np.ndarray:
-    """Read, parse and (if a digest is given for ``name``) verify one file; returns a read-only view."""
-    data = _read_decompressed(path)
-    array = _parse_idx(data, path)  # structural faults first: "truncated" says more than "bad checksum"
-    expected = expected_sha256.get(name)
-    if expected is not None:
-        got = hashlib.sha256(data).hexdigest()
-        if got != expected.lower():
-            raise DataError(f"{path}: SHA-256 mismatch of the decompressed bytes, expected {expected}, "
-                            f"got {got}; the file is corrupt or a different file, download it again")
-    return array
+def _read_sources(paths, expected_sha256, cache_folder=None, directory=None):
+    """Read, parse and verify the four files: ({name: read-only array}, {name: SHA-256 hex}).
+
+    Structural faults come first ("truncated" says more than "bad checksum"), file by file in
+    IDX_FILE_NAMES order. With a cache folder, a matching intact cache (see
+    :mod:`minnet.data_cache`) replaces the reading, and a fresh read is cached for next time.
+    """
+    expected = {name: digest.lower() for name, digest in expected_sha256.items()}
+    if cache_folder is not None:
+        hit = data_cache.load(cache_folder, directory, paths)
+        if hit is not None and all(hit[1].get(n) == d for n, d in expected.items()):
+            return hit
+    try:
+        key = data_cache.source_key(paths) if cache_folder is not None else None
+    except OSError:
+        key = None
+    arrays, digests = {}, {}
+    for name in IDX_FILE_NAMES:
+        data = _read_decompressed(paths[name])
+        arrays[name] = _parse_idx(data, paths[name])
+        digests[name] = hashlib.sha256(data).hexdigest()
+        if name in expected and digests[name] != expected[name]:
+            raise DataError(f"{paths[name]}: SHA-256 mismatch of the decompressed bytes, expected "
+                            f"{expected[name]}, got {digests[name]}; the file is corrupt or a "
+                            f"different file, download it again")
+    if key is not None:
+        data_cache.store(cache_folder, directory, paths, key, arrays, digests)
+    return arrays, digests
 
 
-def load_idx_dataset(directory, expected_sha256=None, normalize=True):
+def load_idx_dataset(directory, expected_sha256=None, normalize=True, cache=False):
     """Load a dataset stored like MNIST: four IDX files in ``directory`` with MNIST's file names.
 
     The files are ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``
@@ -166,6 +184,9 @@ def load_idx_dataset(directory, expected_sha256=None, normalize=True):
     for convolution layers) and labels of dtype int64 in ``0..K-1``. With ``normalize=True`` (needs
     ubyte pixels) the images are float32 in ``[0, 1]`` (pixel / 255); with ``normalize=False`` they keep
     the stored dtype and values.
+
+    ``cache``: False (default here), True (the default cache folder) or a folder: keep the decoded
+    files in a verified cache there, so the next load skips decompressing (:mod:`minnet.data_cache`).
     """
     directory = Path(directory)
     expected_sha256 = dict(expected_sha256 or {})
@@ -175,10 +196,10 @@ def load_idx_dataset(directory, expected_sha256=None, normalize=True):
                          f"valid names are {list(IDX_FILE_NAMES)} (without .gz)")
     # Find all four files before decompressing anything, so a missing file is reported at once.
     paths = {name: _find_idx_file(directory, name) for name in IDX_FILE_NAMES}
+    raw, _ = _read_sources(paths, expected_sha256, data_cache.cache_dir(cache), directory)
     splits = []
     for images_name, labels_name in ((TRAIN_IMAGES, TRAIN_LABELS), (TEST_IMAGES, TEST_LABELS)):
-        images = _load_checked(paths[images_name], images_name, expected_sha256)
-        labels = _load_checked(paths[labels_name], labels_name, expected_sha256)
+        images, labels = raw[images_name], raw[labels_name]
         if images.ndim != 3:
             raise DataError(f"{paths[images_name]}: images must be 3-D (N, H, W), got shape {images.shape}; "
                             f"is this an images file?")
@@ -219,13 +240,18 @@ def load_idx_dataset(directory, expected_sha256=None, normalize=True):
     return (prepare(x_train), y_train), (prepare(x_test), y_test)
 
 
-def load_mnist(directory=None, verify=True):
+def load_mnist(directory=None, verify=True, cache=True):
     """Load MNIST: 60000 training and 10000 test images of handwritten digits 0-9.
 
     The folder is ``directory`` if given, else the environment variable ``MINNET_DATA`` if set, else
     the repository's ``data/mnist`` (found from this file, not from the working directory). It holds
     MNIST's four IDX files, gzipped or not. With ``verify=True`` each file's decompressed bytes are
     checked against the known SHA-256 digests (``DataError`` on a mismatch).
+
+    ``cache=True`` keeps the decoded files in a verified cache (``MINNET_DATA_CACHE``, default the
+    checkout's ignored ``.cache/data``; ``MINNET_DATA_CACHE=off`` disables it): a second load reads
+    55 MB and checks its SHA-256 instead of decompressing, and a damaged cache is rebuilt, never
+    used (see :mod:`minnet.data_cache`). ``cache=False`` or a folder path also work.
 
     Returns ``(x_train, y_train), (x_test, y_test)``: ``x_train`` float32 ``(60000, 1, 28, 28)`` in
     ``[0, 1]``, ``y_train`` int64 ``(60000,)`` in ``0..9``, ``x_test`` ``(10000, 1, 28, 28)``,
@@ -241,7 +267,8 @@ def load_mnist(directory=None, verify=True):
     if not directory.is_dir():
         raise DataError(f"{directory}: MNIST folder not found (taken from {source}); pass directory=... or "
                         f"set MINNET_DATA to the folder holding MNIST's four IDX files ({_README_HINT})")
-    train, test = load_idx_dataset(directory, expected_sha256=MNIST_SHA256 if verify else None)
+    train, test = load_idx_dataset(directory, expected_sha256=MNIST_SHA256 if verify else None,
+                                   cache=cache)
     if len(train[0]) != 60000 or len(test[0]) != 10000 or train[0].shape[1:] != (1, 28, 28):
         raise DataError(f"{directory}: expected MNIST's 60000 + 10000 images of 28x28, got {train[0].shape} and "
                         f"{test[0].shape}; this is another dataset, load it with load_idx_dataset()")
