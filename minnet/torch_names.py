@@ -26,7 +26,7 @@ import numpy as np
 
 from minnet.atomic import atomic_savez, atomic_write_bytes
 from minnet.errors import CheckpointError, MissingDependencyError
-from minnet.io import load_arrays, open_npz
+from minnet.io import open_npz
 
 PARAM_NAMES = {"W": "weight", "b": "bias"}      # minnet parameter key -> PyTorch attribute
 INSTALL_HINT = 'pip install -e ".[safetensors]"'
@@ -300,11 +300,11 @@ def load_model_file(path, model=None, conv_relu=False):
 def load_weights_file(model, path):
     """Load any model file minnet reads into ``model`` (``prune --dense-model FILE`` calls this).
 
-    A minnet model file (.npz with a "minnet_format" member) goes through ``model.load_weights``'s
-    reader (minnet.io); a .safetensors file, or an .npz of PyTorch-named arrays, through
-    :func:`load_state_dict`. Returns the model.
+    A minnet model file (an .npz with a "minnet_..." format member: a plain or a save_sparse file)
+    goes through ``model.load_weights`` (minnet.io's one reader of them); a .safetensors file, or
+    an .npz of PyTorch-named arrays, through :func:`load_state_dict`. Returns the model.
     """
     tensors, metadata = read_tensors(path)
-    if "minnet_format" in tensors:
-        return load_arrays(model, tensors, str(path))
+    if any(k.startswith("minnet_") for k in tensors):
+        return model.load_weights(path)
     return load_state_dict(model, tensors, str(path), metadata)
