@@ -28,7 +28,7 @@ from minnet.pruning import adjusted_dropout_rate, prune_by_std
 from minnet.pruning.neurons import find_dead_neurons
 from minnet.sparse import dense_to_csr
 
-__all__ = ["Case", "Exercise", "Task", "EXERCISES"]   # the dataclasses live in .spec; re-exported
+__all__ = ["EXERCISES", "Case", "Exercise", "Task"]   # the dataclasses live in .spec; re-exported
 
 
 def _rng(seed):
