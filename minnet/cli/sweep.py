@@ -17,6 +17,9 @@ from minnet.atomic import atomic_write_json
 from minnet.errors import ConfigError
 from minnet.parallel import jobs_for, run_jobs, sweep_backend
 
+# Paths are made absolute: a worker (a joblib process, or a Dask worker started elsewhere) need not
+# share our working directory.
+PATH_FLAGS = {"--data", "--config", "--dense-model", "--use-exercises"}
 FIELDS = ("error_before", "error_after", "val_error_before", "val_error_after", "compression")
 
 
@@ -36,19 +39,29 @@ def parse_seeds(text):
 
 def seed_argv(argv, seed, out):
     """The single-run command line of one seed: argv without --seeds/--n-jobs/--seed/--out and
-    --dask-scheduler (the seed's run is already on a worker: it scans serially there)."""
+    --dask-scheduler (the seed's run is already on a worker: it scans serially there), with
+    --seed S and --out OUT/seedS added and every path made absolute."""
     drop_with_value = {"--seeds", "--n-jobs", "--seed", "--out", "--dask-scheduler"}
-    kept, skip = [], False
+    kept, skip, absolute_next = [], False, False
     for a in argv:
         if skip:
             skip = False
             continue
-        name = a.split("=", 1)[0]
-        if name in drop_with_value:
-            skip = "=" not in a
+        if absolute_next:
+            kept.append(str(Path(a).absolute()))
+            absolute_next = False
             continue
+        name, eq, value = a.partition("=")
+        if name in drop_with_value:
+            skip = not eq
+            continue
+        if name in PATH_FLAGS:
+            if eq:
+                a = f"{name}={Path(value).absolute()}"
+            else:
+                absolute_next = True
         kept.append(a)
-    return kept + ["--seed", str(seed), "--out", str(out)]
+    return kept + ["--seed", str(seed), "--out", str(Path(out).absolute())]
 
 
 def _run_one(argv):

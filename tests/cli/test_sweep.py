@@ -1,6 +1,7 @@
 """--seeds: one run folder per seed through joblib, and a summary that does not depend on --n-jobs."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +15,13 @@ def test_parse_seeds_and_the_per_seed_command_line():
     for bad in ("", "a", "1,1", "-1"):
         with pytest.raises(ConfigError, match="--seeds"):
             parse_seeds(bad)
-    assert seed_argv(["--model", "mlp", "--seeds", "0,1", "--n-jobs=2", "--out", "R"], 1, "R/seed1") \
-        == ["--model", "mlp", "--seed", "1", "--out", "R/seed1"]
+    assert seed_argv(["--model", "mlp", "--seeds", "0,1", "--n-jobs=2", "--out", "R"], 1, "/R/seed1") \
+        == ["--model", "mlp", "--seed", "1", "--out", "/R/seed1"]
+    # a worker may start elsewhere: every path becomes absolute
+    here = Path.cwd()
+    assert seed_argv(["--data", "d", "--config=c.toml", "--dask-scheduler", "tcp://h:1"], 0, "R/s0") \
+        == ["--data", str(here / "d"), f"--config={here / 'c.toml'}", "--seed", "0",
+            "--out", str(here / "R/s0")]
 
 
 def test_sweep_summary_is_the_same_with_one_or_two_jobs(tiny_idx, tmp_path, capsys):
