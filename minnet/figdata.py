@@ -7,7 +7,7 @@ counts add up to the surviving weights? is the Fig. 4 image the mask?) without l
 
 Figures (Han et al. 2015):
     weight_histograms      Fig. 7   weight distribution before / after pruning / after retraining
-    fig4_mask_image        Fig. 4   LeNet-300-100 fc1 mask, inputs as 28 bands of 28 rows
+    fig4_mask_image        Fig. 4   LeNet-300-100 fc1 mask, 784 inputs across in 28 bands of 28
     neuron_input_masks     -        the 28 x 28 receptive field kept by a few fc1 neurons
     sensitivity_curves     Fig. 6   accuracy vs sparsity, one curve per layer
     tradeoff_curves        Fig. 5   accuracy loss vs fraction pruned (L1/L2, retrain or not)
@@ -74,21 +74,22 @@ def apply_mask(dense_model, pruned_model):
 
 
 def fig4_mask_image(mask):
-    """The mask of LeNet-300-100's fc1 drawn as in paper Fig. 4: (784, 300), inputs as rows.
+    """The mask of LeNet-300-100's fc1 drawn as in paper Fig. 4: (300, 784), inputs as columns.
 
-    mask: (300, 784) bool, Dense's W layout (out, in). Returns mask.T as a (784, 300) bool array:
-    row r is input pixel r = 28 * image_row + image_col, so the rows fall into 28 bands of 28, one
-    band per image row; column j is neuron j. Bands at the top and bottom (image border) come out
-    almost empty: digits live in the centre of the image.
+    mask: (300, 784) bool, Dense's W layout (out, in). Returns a copy of it as the picture: row j
+    is neuron j; column c is input pixel c = 28 * image_row + image_col, so the columns fall into
+    28 bands of 28, one band per image row. The paper draws the 784 inputs along the horizontal
+    axis: the bands at the left and right (the image's top and bottom rows) come out almost empty,
+    since digits live in the centre of the image ("sparse on the left and right").
     """
     mask = np.asarray(mask, dtype=bool)
-    if mask.shape[1] != IMAGE_SIDE * IMAGE_SIDE:
+    if mask.ndim != 2 or mask.shape[1] != IMAGE_SIDE * IMAGE_SIDE:
         raise ValueError(f"fig4_mask_image: expected a (units, 784) mask, got {mask.shape}")
-    return mask.T.copy()
+    return mask.copy()
 
 
 def input_keep_map(mask):
-    """How many neurons still read each pixel: (28, 28) ints = fig4 image rows summed, reshaped."""
+    """How many neurons still read each pixel: (28, 28) ints = fig4 image columns summed, reshaped."""
     return np.asarray(mask, dtype=bool).sum(axis=0).reshape(IMAGE_SIDE, IMAGE_SIDE)
 
 
@@ -157,7 +158,12 @@ def training_curves(history):
             continue
         errors += [np.nan if a is None else 100.0 * (1.0 - a) for a in h["val_acc"]]
         losses += list(h["loss"])
-        label = "dense training" if h["step"] == "train" else f"retrain {h['phase']} round {h['round']}"
+        if h["step"] == "train":
+            label = "dense training"
+        elif h["step"] == "finetune":
+            label = "fine-tune all"
+        else:
+            label = f"{h['phase']} round {h['round']}"
         steps.append({"label": label, "start": n + 1, "end": n + k})
         n += k
     return {"epoch": np.arange(1, n + 1), "val_error": np.array(errors, dtype=float),

@@ -63,17 +63,23 @@ def test_apply_mask_gives_dense_weights_under_the_final_mask(dense_and_pruned):
     assert dense.layer("fc1").masks["W"].all()          # the dense model itself is untouched
 
 
-def test_fig4_image_is_the_transposed_mask(dense_and_pruned):
+def test_fig4_image_puts_the_784_inputs_across_as_the_paper_draws_it(dense_and_pruned):
     mask = dense_and_pruned[1].layer("fc1").masks["W"]          # (300, 784)
     image = figdata.fig4_mask_image(mask)
-    assert image.shape == (784, 300) and image.dtype == bool
-    assert image.size == 784 * 300
-    np.testing.assert_array_equal(image, mask.T)
-    # Row 28 * r + c is pixel (r, c): band r of the image is rows 28r .. 28r + 27.
+    # Paper Fig. 4: the inputs along the horizontal axis, so the picture is (neurons, inputs).
+    assert image.shape == (300, 784) and image.dtype == bool
+    np.testing.assert_array_equal(image, mask)
+    assert image is not mask
+    # Column 28 * r + c is pixel (r, c): band r of the image is columns 28r .. 28r + 27.
     keep_map = figdata.input_keep_map(mask)
-    assert keep_map[3, 5] == image[28 * 3 + 5].sum()
+    assert keep_map[3, 5] == image[:, 28 * 3 + 5].sum()
     with pytest.raises(ValueError, match="784"):
         figdata.fig4_mask_image(np.ones((100, 300), dtype=bool))
+    # Prune the image's top and bottom 3 rows: in the picture they are the left and right columns.
+    border = np.ones((300, 784), dtype=bool)
+    border[:, :84] = border[:, -84:] = False
+    picture = figdata.fig4_mask_image(border)
+    assert not picture[:, :84].any() and not picture[:, -84:].any() and picture[:, 84:-84].all()
 
 
 def test_neuron_masks_are_rows_of_the_mask_as_images():
@@ -92,12 +98,14 @@ def test_training_curves_concatenate_steps_in_order():
     history = [{"step": "train", "phase": None, "round": None, "epoch": [1, 2],
                 "loss": [1.0, 0.5], "val_acc": [0.9, 0.95]},
                {"step": "retrain", "phase": "fc", "round": 1, "epoch": [1],
-                "loss": [0.4], "val_acc": [0.97]}]
+                "loss": [0.4], "val_acc": [0.97]},
+               {"step": "finetune", "phase": "all", "round": None, "epoch": [1, 2],
+                "loss": [0.3, 0.2], "val_acc": [0.98, None]}]
     c = figdata.training_curves(history)
-    assert c["epoch"].tolist() == [1, 2, 3]
-    np.testing.assert_allclose(c["val_error"], [10.0, 5.0, 3.0])
+    assert c["epoch"].tolist() == [1, 2, 3, 4, 5]
+    np.testing.assert_allclose(c["val_error"], [10.0, 5.0, 3.0, 2.0, np.nan])
     assert [(s["label"], s["start"], s["end"]) for s in c["steps"]] == \
-        [("dense training", 1, 2), ("retrain fc round 1", 3, 3)]
+        [("dense training", 1, 2), ("fc round 1", 3, 3), ("fine-tune all", 4, 5)]
 
 
 def test_tradeoff_curves_group_by_method_and_sort():
