@@ -189,11 +189,13 @@ class Layer:
         return {"name": self.name}
 
     def state_dict(self) -> dict:
-        """Plain numbers beyond the arrays that belong to the layer (saved with the model)."""
+        """What belongs to the layer beyond its params and masks (saved with the model): plain
+        numbers, or arrays that are not trained (a CSR layer's index structure)."""
         return dict(self.state)
 
     def load_state(self, state: dict) -> None:
-        """Take back what ``state_dict`` returned (a layer with more state overrides both)."""
+        """Take back what ``state_dict`` returned (a layer with more state overrides both).
+        Loading calls it after the params and masks are in place."""
         self.state = dict(state)
 
     def astype(self, dtype) -> "Layer":

@@ -32,7 +32,60 @@ def output_size(size, kernel, stride, pad):
     return (size + 2 * pad - kernel) // stride + 1
 
 
-class Conv2D(Layer):
+class ConvGeometry:
+    """The shape arithmetic of a 2-D convolution, shared by :class:`Conv2D` and the CSR
+    ``minnet.sparse.SparseConv2D`` (which has no dense W to read it from).
+
+    Attributes set by ``_set_geometry``: in_channels C, out_channels OC, kernel_size (kh, kw),
+    stride (sh, sw), padding (ph, pw), groups, activation (None or "relu").
+    output_shape: (N, C, H, W) -> (N, OC, OH, OW), OH = (H + 2*ph - kh) // sh + 1 (same for OW).
+    A mixin for Layer subclasses (the messages use ``describe()``); it holds no arrays.
+    """
+
+    def _set_geometry(self, in_channels, out_channels, kernel_size, stride, padding, groups,
+                      activation):
+        """Check and store the geometry; a bad value raises ValueError naming the layer."""
+        if activation not in (None, "relu"):
+            raise ValueError(f"{self.describe()}: activation must be None or 'relu', got {activation!r}")
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = as_pair(kernel_size, f"{self.describe()}: kernel_size")
+        self.stride = as_pair(stride, f"{self.describe()}: stride")
+        self.padding = as_pair(padding, f"{self.describe()}: padding")
+        if min(self.in_channels, self.out_channels, self.groups) < 1:
+            raise ValueError(f"{self.describe()}: in_channels, out_channels and groups must be >= 1, "
+                             f"got {in_channels}, {out_channels}, {groups}")
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(f"{self.describe()}: in_channels ({self.in_channels}) and out_channels "
+                             f"({self.out_channels}) must both be divisible by groups ({self.groups})")
+        if min(self.kernel_size + self.stride) < 1 or min(self.padding) < 0:
+            raise ValueError(f"{self.describe()}: kernel_size and stride must be >= 1 and padding >= 0, "
+                             f"got {self.kernel_size}, {self.stride}, {self.padding}")
+        self.activation = activation
+
+    def geometry_config(self) -> dict:
+        """The geometry as constructor arguments (the part of ``config()`` both conv layers share)."""
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                "padding": list(self.padding), "groups": self.groups,
+                "activation": self.activation}
+
+    def output_shape(self, input_shape):
+        """(N, C, H, W) -> (N, OC, OH, OW); raises ShapeError for an input this layer cannot take."""
+        if len(input_shape) != 4:
+            raise ShapeError(f"{self.describe()}: expected input of shape (N, C, H, W) with "
+                             f"C = {self.in_channels}, got {len(input_shape)}-D shape {tuple(input_shape)}")
+        n, c, h, w = input_shape
+        if c != self.in_channels:
+            raise ShapeError(f"{self.describe()}: expected {self.in_channels} input channels, "
+                             f"got input of shape {tuple(input_shape)}")
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        if kh > h + 2 * ph or kw > w + 2 * pw:
+            raise ShapeError(f"{self.describe()}: kernel {kh}x{kw} is larger than the padded input "
+                             f"{h + 2 * ph}x{w + 2 * pw} (input {tuple(input_shape)}, padding {ph},{pw})")
+        return n, self.out_channels, output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
+
+
+class Conv2D(ConvGeometry, Layer):
     """2-D convolution (cross-correlation, as in Caffe and PyTorch) with a prunable weight tensor.
 
     forward:  x (N, C, H, W) -> y (N, OC, OH, OW),  OH = (H + 2*ph - kh) // sh + 1 (same for OW)
@@ -65,22 +118,7 @@ class Conv2D(Layer):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
                  activation=None, rng=None, dtype=np.float32, name=None):
         super().__init__(name)
-        if activation not in (None, "relu"):
-            raise ValueError(f"{self.describe()}: activation must be None or 'relu', got {activation!r}")
-        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
-        self.kernel_size = as_pair(kernel_size, f"{self.describe()}: kernel_size")
-        self.stride = as_pair(stride, f"{self.describe()}: stride")
-        self.padding = as_pair(padding, f"{self.describe()}: padding")
-        if min(self.in_channels, self.out_channels, self.groups) < 1:
-            raise ValueError(f"{self.describe()}: in_channels, out_channels and groups must be >= 1, "
-                             f"got {in_channels}, {out_channels}, {groups}")
-        if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise ValueError(f"{self.describe()}: in_channels ({self.in_channels}) and out_channels "
-                             f"({self.out_channels}) must both be divisible by groups ({self.groups})")
-        if min(self.kernel_size + self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(f"{self.describe()}: kernel_size and stride must be >= 1 and padding >= 0, "
-                             f"got {self.kernel_size}, {self.stride}, {self.padding}")
-        self.activation = activation
+        self._set_geometry(in_channels, out_channels, kernel_size, stride, padding, groups, activation)
         kh, kw = self.kernel_size
         shape = (self.out_channels, self.in_channels // self.groups, kh, kw)
         fan_in = shape[1] * kh * kw
@@ -96,21 +134,6 @@ class Conv2D(Layer):
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.masks["W"] = np.ones(shape, dtype=bool)
         self._x = self._y = self._cols = None
-
-    def output_shape(self, input_shape):
-        """(N, C, H, W) -> (N, OC, OH, OW); raises ShapeError for an input this layer cannot take."""
-        if len(input_shape) != 4:
-            raise ShapeError(f"{self.describe()}: expected input of shape (N, C, H, W) with "
-                             f"C = {self.in_channels}, got {len(input_shape)}-D shape {tuple(input_shape)}")
-        n, c, h, w = input_shape
-        if c != self.in_channels:
-            raise ShapeError(f"{self.describe()}: expected {self.in_channels} input channels, "
-                             f"got input of shape {tuple(input_shape)}")
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        if kh > h + 2 * ph or kw > w + 2 * pw:
-            raise ShapeError(f"{self.describe()}: kernel {kh}x{kw} is larger than the padded input "
-                             f"{h + 2 * ph}x{w + 2 * pw} (input {tuple(input_shape)}, padding {ph},{pw})")
-        return n, self.out_channels, output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
 
     def forward(self, x, training=False):
         W, b = self.params["W"], self.params["b"]
@@ -212,7 +235,5 @@ class Conv2D(Layer):
         return max(1, CHUNK_BYTES // per_image)
 
     def config(self):
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
-                "padding": list(self.padding), "groups": self.groups,
-                "activation": self.activation, "name": self.name}
+        """Constructor arguments (saved with the architecture): the geometry and the name."""
+        return {**self.geometry_config(), "name": self.name}
