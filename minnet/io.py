@@ -3,14 +3,18 @@
 A model file is one .npz holding
     minnet_format   the format version (2)
     architecture    JSON: [{"class": "Dense", "config": {...constructor arguments}}, ...]
-    layer_state     JSON: {layer name: that layer's state (plain numbers)}
-    param/<layer>/<name>, mask/<layer>/<name>    the arrays
-Every layer rebuilds from its ``config()`` and takes back its own state with ``load_state``: the
-model needs no special case for any layer type. Files are written atomically (temporary file, then
-rename), and read without pickles; every way a file can be damaged becomes a CheckpointError
-naming it.
+    layer_state     JSON: {layer name: the plain numbers of that layer's ``state_dict()``}
+    state/<layer>/<key>                          the arrays of its ``state_dict()`` (e.g. CSR indices)
+    param/<layer>/<name>, mask/<layer>/<name>    the parameters and masks
+Every layer rebuilds from its ``config()`` (its class found by name in
+:data:`minnet.layers.registry.LAYER_CLASSES`) and takes back its own state with ``load_state``: the
+model needs no special case for any layer type, dense or CSR (:mod:`minnet.sparse`). Files are
+written atomically (temporary file, then rename), and read without pickles; every way a file can be
+damaged becomes a CheckpointError naming it.
 
-Version 1 files (before Dropout kept its current rate in its state) are read too.
+Version 1 files (before Dropout kept its current rate in its state) are read too, and so are the
+compressed files of :func:`minnet.sparse.save_sparse`: a module with its own way of storing the
+weights registers a decoder (:func:`register_decoder`) that turns its arrays into the layout above.
 """
 
 import json
@@ -24,6 +28,27 @@ from minnet.errors import CheckpointError
 
 FORMAT_VERSION = 2
 CHECKPOINT = "checkpoint.npz"
+
+# marker array name -> function(arrays, source) -> arrays in this module's layout (see the docstring)
+_DECODERS = {}
+
+
+def register_decoder(marker: str, decode) -> None:
+    """Let :func:`load_model` and :func:`load_weights` read files holding the array ``marker``.
+
+    ``decode(arrays, source)`` returns the same model as plain arrays (``param/``, ``mask/``, the
+    header), raising CheckpointError naming ``source`` for a damaged file. Registration, not an
+    import, because the formats live in packages built on this module (minnet.sparse.storage):
+    importing them here would make io and sparse import each other.
+    """
+    _DECODERS[marker] = decode
+
+
+def _plain_arrays(arrays, source):
+    for marker, decode in _DECODERS.items():
+        if marker in arrays:
+            return decode(arrays, source)
+    return arrays
 
 
 class open_npz:
@@ -56,21 +81,27 @@ class open_npz:
 def model_to_arrays(model) -> dict:
     """Everything needed to rebuild ``model``, as a flat dict of arrays (the .npz contents).
 
-    A model with CSR layers (``minnet.sparse.to_sparse``) is refused with a pointer to
-    ``minnet.sparse.save_sparse``, the format made for it, instead of writing a file that could
-    not be loaded back.
+    A layer whose class is not registered (:func:`minnet.layers.register_layer`) is refused up
+    front, instead of writing a file that could not be loaded back.
     """
-    from minnet.layers import LAYER_CLASSES
-    foreign = [l.describe() for l in model.layers if type(l).__name__ not in LAYER_CLASSES]
+    from minnet.layers.registry import LAYER_CLASSES
+    foreign = [l.describe() for l in model.layers if LAYER_CLASSES.get(type(l).__name__) is not type(l)]
     if foreign:
-        raise CheckpointError(f"cannot save {', '.join(foreign)} as a plain model file: save a "
-                              "sparse model with minnet.sparse.save_sparse(model, path) (and load it "
-                              "with load_sparse), or save minnet.sparse.to_dense(model)")
+        raise CheckpointError(f"cannot save {', '.join(foreign)}: its class is not registered; "
+                              "decorate it with @minnet.layers.register_layer so a file can rebuild it")
+    states = {l.name: l.state_dict() for l in model.layers}
     arrays = {
         "minnet_format": np.array(FORMAT_VERSION),
         "architecture": np.array(json.dumps(model.architecture())),
-        "layer_state": np.array(json.dumps({l.name: l.state_dict() for l in model.layers})),
+        # numbers go in the JSON header, arrays (a CSR layer's indices) in their own members
+        "layer_state": np.array(json.dumps({name: {k: v for k, v in state.items()
+                                                   if not isinstance(v, np.ndarray)}
+                                            for name, state in states.items()})),
     }
+    for name, state in states.items():
+        for k, v in state.items():
+            if isinstance(v, np.ndarray):
+                arrays[f"state/{name}/{k}"] = v
     for l in model.layers:
         for k, p in l.params.items():
             arrays[f"param/{l.name}/{k}"] = p
@@ -118,7 +149,7 @@ def model_from_arrays(arrays, source, model_class):
     model_class: the model type to build from the list of layers (``Sequential``; passed in so that
     io does not import the model it saves). ``Sequential.from_arrays`` is the usual way in.
     """
-    from minnet.layers import LAYER_CLASSES
+    from minnet.layers.registry import LAYER_CLASSES
     arch, _ = _read_header(arrays, source)
     layers = []
     for spec in arch:
@@ -142,6 +173,10 @@ def model_from_arrays(arrays, source, model_class):
 def load_arrays(model, arrays, source="arrays"):
     """Copy weights, masks and layer state from ``arrays`` into ``model`` (same architecture)."""
     saved_arch, state = _read_header(arrays, source)
+    for key, v in arrays.items():               # array state: state/<layer>/<key>
+        if key.startswith("state/") and key.count("/") == 2:
+            _, layer, k = key.split("/")
+            state.setdefault(layer, {})[k] = np.asarray(v)
     mine = model.architecture()
     if saved_arch != mine:
         raise CheckpointError(
@@ -161,24 +196,29 @@ def load_arrays(model, arrays, source="arrays"):
                 l.grads[k] = np.zeros_like(l.params[k])
             for k in l.masks:
                 l.set_mask(k, np.asarray(arrays[f"mask/{l.name}/{k}"]))
-            l.load_state(state.get(l.name, {}))
+            try:
+                l.load_state(state.get(l.name, {}))
+            except (ValueError, TypeError) as e:    # a layer refusing its state: a damaged file
+                if isinstance(e, CheckpointError):
+                    raise
+                raise CheckpointError(f"{source}: {l.describe()}: bad saved state ({e})") from e
     except KeyError as e:
         raise CheckpointError(f"{source}: missing array {e}; the file is incomplete") from e
     return model
 
 
 def load_model(path, model_class):
-    """Load a model saved with :func:`save_model` (``Sequential.load(path)`` calls this).
-    Damaged files raise CheckpointError."""
+    """Load a model saved with :func:`save_model` (``Sequential.load(path)`` calls this), or any
+    format with a registered decoder (``save_sparse``'s). Damaged files raise CheckpointError."""
     with open_npz(path) as arrays:
-        return model_from_arrays(arrays, str(path), model_class)
+        return model_from_arrays(_plain_arrays(arrays, str(path)), str(path), model_class)
 
 
 def load_weights(model, path):
     """Load weights and masks from ``path`` into ``model``; another architecture raises
     CheckpointError."""
     with open_npz(path) as arrays:
-        return load_arrays(model, arrays, source=str(path))
+        return load_arrays(model, _plain_arrays(arrays, str(path)), source=str(path))
 
 
 def _arch_line(arch):

@@ -2,9 +2,13 @@
 
     sparse_model = to_sparse(pruned_model, backend="minnet")   # Dense layers -> CSR layers
     logits = sparse_model.forward(x)                           # y = W x with W in CSR
-    save_sparse(pruned_model, "model.sparse.npz")              # CSR arrays, narrow indices
-    pruned_model = load_sparse("model.sparse.npz")
+    sparse_model.save("model.npz"); Sequential.load("model.npz")   # like any model, CSR kept
+    save_sparse(pruned_model, "model.sparse.npz")              # compact: narrow or 5/8-bit indices
+    pruned_model = load_sparse("model.sparse.npz")             # (Sequential.load reads it too)
     print_layer_report(pruned_model)                           # density, bytes, time per layer
+
+SparseDense and SparseConv2D keep the Layer contract (config round-trips, the CSR structure is
+array state) and register themselves (:func:`minnet.layers.register_layer`) on import.
 
 Modules: :mod:`~minnet.sparse.csr` (masked dense <-> CSR arrays), :mod:`~minnet.sparse.layers`
 (SparseDense), :mod:`~minnet.sparse.conv` (SparseConv2D),

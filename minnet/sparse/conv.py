@@ -5,19 +5,26 @@ Conv2D computes z = W2 @ col with W2 = W viewed as (OC, C/groups*kh*kw) and col 
 Dense layer uses, with the N*OH*OW output positions playing the role of the batch. Groups become one
 block-diagonal CSR matrix: output channel k of group g reads columns g*C/groups*kh*kw + j of col, so
 one product covers all groups.
+
+The layer owns its geometry (:class:`minnet.layers.conv.ConvGeometry`, shared with Conv2D: the
+checks, output_shape and the config keys), and saves like SparseDense: config = geometry + backend
++ nnz, params "data" and "b", the structure (block_ptr, indices) as array state.
 """
 
 import numpy as np
 
 from minnet.kernels.conv import col2im, conv_grad_to_gemm, conv_output_from_gemm, im2col
 from minnet.kernels.csr import csr_sddmm_t, csr_t_matmul_t, csr_transpose_structure
+from minnet.errors import ShapeError
 from minnet.layers.base import Layer, check_float_array
-from minnet.layers.conv import Conv2D
+from minnet.layers.conv import Conv2D, ConvGeometry
+from minnet.layers.registry import register_layer
 from minnet.sparse.csr import column_index_dtype, csr_to_dense, dense_to_csr, shared_scipy_csr
-from minnet.sparse.layers import BACKENDS, csr_forward_t
+from minnet.sparse.layers import BACKENDS, csr_forward_t, csr_from_saved, placeholder_csr
 
 
-class SparseConv2D(Layer):
+@register_layer
+class SparseConv2D(ConvGeometry, Layer):
     """Conv2D with its kept weights in CSR; forward and backward cost scale with the kept weights.
 
     forward:  x (N, C, H, W) -> y (N, OC, OH, OW)
@@ -28,61 +35,102 @@ class SparseConv2D(Layer):
         3. dz = dout * [y > 0] back to (OC, N*OH*OW);  db = sum of dz
         2. dW2 at the kept connections (SDDMM of dz and col); dcol = W2^T dz (transposed CSR)
         1. dx = col2im(dcol)
-    params: "data" (nnz,), "b" (OC,); the geometry is the dense layer's (``conv`` attribute).
+    params: "data" (nnz,), "b" (OC,). Output channel k of group g = k // (OC / groups) may only
+    use columns g*K/groups ... (g+1)*K/groups - 1 of W2.
+
+    Built from its config (what loading does) the layer holds ``nnz`` placeholder connections of
+    weight 0 (the first nnz of each group's W_g in row-major order); ``load_state`` puts the saved
+    structure in place. Real layers come from :meth:`from_dense`.
     """
 
     kind = "conv"
 
-    def __init__(self, conv: Conv2D, backend="minnet", index_dtype=None):
-        super().__init__(conv.name)
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
+                 activation=None, backend="minnet", nnz=0, name=None):
+        super().__init__(name)
+        self._set_geometry(in_channels, out_channels, kernel_size, stride, padding, groups, activation)
         if backend not in BACKENDS:
-            raise ValueError(f"SparseConv2D: backend must be one of {BACKENDS}, got {backend!r}")
+            raise ValueError(f"{self.describe()}: backend must be one of {BACKENDS}, got {backend!r}")
         self.backend = backend
-        self.geometry = Conv2D(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                               conv.padding, conv.groups, conv.activation, rng=0,
-                               dtype=conv.weight.dtype, name=conv.name)  # shapes and checks only
-        oc, groups = conv.out_channels, conv.groups
-        W2 = conv.weight.reshape(oc, -1)
-        rows_per_group, outs = W2.shape[1], oc // groups
-        self.n_cols = rows_per_group * groups
-        indptr, indices, data = dense_to_csr(W2, conv.mask.reshape(oc, -1), np.int64)
-        group_of_entry = np.repeat(np.arange(oc) // outs, np.diff(indptr))
-        indices = indices + group_of_entry * rows_per_group        # block-diagonal column offsets
+        kh, kw = self.kernel_size
+        self.n_cols = self.in_channels * kh * kw                  # K, rows of col
+        oc, cols_per_group = self.out_channels, self.n_cols // self.groups
+        indptr, rows, local = placeholder_csr(nnz, oc, cols_per_group, self.describe())
+        indices = local + rows // (oc // self.groups) * cols_per_group
+        self._set_csr(indptr, indices.astype(column_index_dtype(self.n_cols)),
+                      np.zeros(indices.shape[0], np.float32), np.zeros(oc, np.float32))
+
+    def _set_csr(self, indptr, indices, data, bias):
+        """Adopt plain CSR arrays of the block-diagonal W2 (OC, K): indptr (OC + 1,), indices
+        (nnz,) into all K columns, data (nnz,), bias (OC,). Checks them (every entry inside its
+        row's group) and derives the transposed structure."""
+        indptr, indices = np.asarray(indptr, np.int32), np.asarray(indices)
+        data, bias = np.ascontiguousarray(data), np.ascontiguousarray(bias, dtype=data.dtype)
+        oc, cols_per_group = self.out_channels, self.n_cols // self.groups
+        ok = (indptr.shape == (oc + 1,) and bias.shape == (oc,) and data.ndim == 1
+              and indices.shape == data.shape and indices.dtype.kind in "iu" and indptr[0] == 0
+              and indptr[-1] == data.shape[0] and not np.any(np.diff(indptr) < 0))
+        if ok and indices.size:
+            first = np.repeat(np.arange(oc) // (oc // self.groups), np.diff(indptr)) * cols_per_group
+            wide = indices.astype(np.int64)
+            ok = bool(np.all((wide >= first) & (wide < first + cols_per_group)))
+        if not ok:
+            raise ShapeError(f"{self.describe()}: inconsistent CSR arrays (indptr {indptr.shape}, "
+                             f"indices {indices.shape}, data {data.shape}, bias {bias.shape}; "
+                             f"{oc} output channels, {self.groups} groups of {cols_per_group} columns)")
         self.block_ptr = indptr[None, :]      # kernels' layout with one column block: plain CSR
-        self.indices = indices.astype(index_dtype or column_index_dtype(self.n_cols))
-        self.params = {"data": data, "b": conv.params["b"].copy()}
+        self.indices = indices
+        self.params = {"data": data, "b": bias}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.t_indptr, self.t_rows, self.t_perm = csr_transpose_structure(indptr, self.indices,
                                                                           self.n_cols)
-        self.trainable = conv.trainable
         self._scipy = None
-        self._x_shape = self._col = self._y = None
+        self._x_shape = self._col = self._y = None      # the last forward's cache is stale
+
+    @classmethod
+    def from_dense(cls, conv: Conv2D, backend="minnet", index_dtype=None):
+        """The SparseConv2D computing the same function as a (masked) Conv2D (its trainable flag
+        and pruning record come along). index_dtype: default uint16 when K <= 65536."""
+        sparse = cls(**conv.geometry_config(), backend=backend, name=conv.name)
+        oc, groups = conv.out_channels, conv.groups
+        W2 = conv.weight.reshape(oc, -1)
+        cols_per_group = W2.shape[1]
+        indptr, indices, data = dense_to_csr(W2, conv.mask.reshape(oc, -1), np.int64)
+        group_of_entry = np.repeat(np.arange(oc) // (oc // groups), np.diff(indptr))
+        indices = indices + group_of_entry * cols_per_group        # block-diagonal column offsets
+        sparse._set_csr(indptr, indices.astype(index_dtype or column_index_dtype(sparse.n_cols)),
+                        data, conv.params["b"].copy())
+        sparse.trainable = conv.trainable
+        sparse.state = dict(conv.state_dict())
+        return sparse
 
     def to_dense(self) -> Conv2D:
-        """The masked Conv2D with the same weights."""
-        g = self.geometry
-        conv = Conv2D(g.in_channels, g.out_channels, g.kernel_size, g.stride, g.padding, g.groups,
-                      g.activation, rng=0, dtype=self.params["data"].dtype, name=self.name)
-        oc = g.out_channels
-        rows_per_group = self.n_cols // g.groups
-        group_of_entry = np.repeat(np.arange(oc) // (oc // g.groups), np.diff(self.block_ptr[0]))
-        local = self.indices.astype(np.int64) - group_of_entry * rows_per_group
-        W2, mask = csr_to_dense(self.block_ptr[0], local, self.params["data"], (oc, rows_per_group))
+        """The masked Conv2D with the same weights (and trainable flag and pruning record)."""
+        conv = Conv2D(**self.geometry_config(), rng=0, dtype=self.params["data"].dtype,
+                      name=self.name)
+        oc = self.out_channels
+        cols_per_group = self.n_cols // self.groups
+        group_of_entry = np.repeat(np.arange(oc) // (oc // self.groups), np.diff(self.block_ptr[0]))
+        local = self.indices.astype(np.int64) - group_of_entry * cols_per_group
+        W2, mask = csr_to_dense(self.block_ptr[0], local, self.params["data"], (oc, cols_per_group))
         conv.weight[...] = W2.reshape(conv.weight.shape)
         conv.params["b"][...] = self.params["b"]
         conv.prune(mask.reshape(conv.weight.shape))
         conv.trainable = self.trainable
+        conv.load_state({k: v for k, v in self.state_dict().items()
+                         if not isinstance(v, np.ndarray)})      # the pruning record, not the CSR
         return conv
 
     @property
     def nnz(self):
+        """Number of stored (kept) connections."""
         return int(self.params["data"].shape[0])
 
     def forward(self, x, training=False):
-        data, b, g = self.params["data"], self.params["b"], self.geometry
+        data, b = self.params["data"], self.params["b"]
         check_float_array(x, self.describe(), data.dtype)
-        n, oc, oh, ow = g.output_shape(x.shape)
-        (kh, kw), (sh, sw), (ph, pw) = g.kernel_size, g.stride, g.padding
+        n, oc, oh, ow = self.output_shape(x.shape)
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         x = np.ascontiguousarray(x)
         col = np.empty((self.n_cols, n * oh * ow), dtype=data.dtype)     # 1. im2col
         im2col(x, kh, kw, sh, sw, ph, pw, col)
@@ -92,20 +140,19 @@ class SparseConv2D(Layer):
             z = np.empty((oc, n * oh * ow), dtype=data.dtype)
             csr_forward_t(self.block_ptr, self.indices, data, np.zeros_like(b), False, col, z)
         y = np.empty((n, oc, oh * ow), dtype=data.dtype)                  # 3. bias, ReLU, layout
-        conv_output_from_gemm(z, b, g.activation == "relu", y)
+        conv_output_from_gemm(z, b, self.activation == "relu", y)
         self._x_shape, self._col, self._y = x.shape, col, y
         return y.reshape(n, oc, oh, ow)
 
     def backward(self, dout, need_dx=True):
         if self._col is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
-        g = self.geometry
         n, oc, plane = self._y.shape
-        (kh, kw), (sh, sw), (ph, pw) = g.kernel_size, g.stride, g.padding
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         dz = np.empty((oc, n * plane), dtype=self._y.dtype)               # 3. ReLU, layout, db
         db = self.grads["b"] if self.trainable else np.empty_like(self.grads["b"])
         conv_grad_to_gemm(np.ascontiguousarray(dout).reshape(n, oc, plane), self._y,
-                          g.activation == "relu", dz, db)
+                          self.activation == "relu", dz, db)
         if self.trainable:                                                # 2. kept dW, dcol
             csr_sddmm_t(self.block_ptr, self.indices, dz, self._col, self.grads["data"])
         if not need_dx:                                                   # nobody below needs dx
@@ -118,7 +165,7 @@ class SparseConv2D(Layer):
 
     def _scipy_matrix(self):
         self._scipy = shared_scipy_csr(self._scipy, self.params["data"], self.indices,
-                                       self.block_ptr[0], (self.geometry.out_channels, self.n_cols))
+                                       self.block_ptr[0], (self.out_channels, self.n_cols))
         return self._scipy
 
     def astype(self, dtype):
@@ -126,5 +173,21 @@ class SparseConv2D(Layer):
         self._scipy = None
         return self
 
+    # -- saving: the Layer contract (see the module docstring) -------------------------------------
     def config(self):
-        return dict(self.geometry.config(), backend=self.backend, nnz=self.nnz)
+        """Constructor arguments: the geometry, the back-end and the number of kept connections."""
+        return {**self.geometry_config(), "backend": self.backend, "nnz": self.nnz,
+                "name": self.name}
+
+    def state_dict(self):
+        """The layer's numbers (pruning record) and its CSR structure: block_ptr, indices."""
+        return {**self.state, "block_ptr": self.block_ptr, "indices": self.indices}
+
+    def load_state(self, state):
+        """Take the saved structure (params["data"] already loaded, in the same order); entries
+        outside their group or otherwise inconsistent raise ShapeError."""
+        state = dict(state)
+        indptr, indices, data = csr_from_saved(state, self.params["data"], self.out_channels,
+                                               self.describe())
+        self._set_csr(indptr, indices, data, self.params["b"])
+        self.state = {k: v for k, v in state.items() if k not in ("block_ptr", "indices")}

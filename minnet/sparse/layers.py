@@ -5,6 +5,12 @@ Y^T = act(W X^T + b) with X^T (in, N) contiguous (see :mod:`minnet.kernels.csr` 
 returns Y^T.T, a free view with the usual shape (N, out). The next sparse layer takes .T of that
 view and gets back a contiguous X^T without copying, so only the first sparse layer of a stack
 (and the first backward step) ever transposes data.
+
+Saving: the CSR layers keep the Layer contract, so :meth:`minnet.Sequential.save` and ``load``
+handle them like any layer. ``config()`` is the geometry plus ``nnz`` (``SparseDense(**config)``
+builds a layer with nnz placeholder connections of weight 0); the kept weights are the parameter
+"data", and the index structure (block_ptr, indices) is array state (``state_dict`` /
+``load_state``), laid out again for this build's kernels when it is loaded.
 """
 
 import numpy as np
@@ -16,8 +22,10 @@ from minnet.kernels.csr import (BLOCK_COLS, csr_column_blocks, csr_matmul_t, csr
                                 csr_transpose_structure)
 from minnet.kernels.dense import relu_backward
 from minnet.layers.base import Layer, check_float_array
+from minnet.kernels.csr import csr_entry_rows
 from minnet.layers.dense import Dense
-from minnet.sparse.csr import csr_to_dense, dense_to_csr, shared_scipy_csr
+from minnet.layers.registry import register_layer
+from minnet.sparse.csr import column_index_dtype, csr_to_dense, dense_to_csr, shared_scipy_csr
 
 BACKENDS = ("minnet", "scipy")
 
@@ -46,12 +54,54 @@ def csr_forward_t(block_ptr, indices, data, bias, relu, xt, out_t):
     return out_t
 
 
+def placeholder_csr(nnz, n_rows, n_cols, where):
+    """(indptr (n_rows + 1,) int32, rows (nnz,), cols (nnz,)) of the first ``nnz`` entries of an
+    (n_rows, n_cols) matrix in row-major order: the structure a CSR layer built from its config
+    holds until ``load_state`` brings the saved one. ValueError if nnz does not fit."""
+    nnz = int(nnz)
+    if not 0 <= nnz <= n_rows * n_cols:
+        raise ValueError(f"{where}: nnz must be between 0 and {n_rows} x {n_cols} = "
+                         f"{n_rows * n_cols}, got {nnz}")
+    pos = np.arange(nnz, dtype=np.int64)
+    rows, cols = pos // n_cols, pos % n_cols
+    indptr = np.zeros(n_rows + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return indptr, rows, cols
+
+
+def csr_from_saved(state, data, n_rows, where):
+    """Plain CSR (indptr, indices, data), entries in row order, from a CSR layer's saved state.
+
+    state: {"block_ptr": (n_blocks, n_rows + 1), "indices": (nnz,), ...} as ``state_dict`` wrote
+    it, with ``data`` (nnz,) in the same (column-blocked) storage order. The rows' entries keep
+    their stored order, so re-blocking with the same block width gives back the same arrays.
+    Raises ShapeError naming ``where`` when the arrays are missing or disagree.
+    """
+    if "block_ptr" not in state or "indices" not in state:
+        raise ShapeError(f"{where}: the saved state lacks the CSR structure (block_ptr, indices)")
+    block_ptr, indices = np.asarray(state["block_ptr"]), np.asarray(state["indices"])
+    if (block_ptr.ndim != 2 or block_ptr.shape[0] < 1 or block_ptr.shape[1] != n_rows + 1
+            or block_ptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu"
+            or indices.shape != data.shape or block_ptr[0, 0] != 0
+            or block_ptr[-1, -1] != data.shape[0] or np.any(np.diff(block_ptr, axis=1) < 0)
+            or np.any(block_ptr[1:, 0] != block_ptr[:-1, -1])):
+        raise ShapeError(f"{where}: saved CSR structure is inconsistent (block_ptr "
+                         f"{block_ptr.shape}, indices {indices.shape}, {data.shape[0]} weights, "
+                         f"{n_rows} rows)")
+    rows = csr_entry_rows(block_ptr)
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(n_rows + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return indptr, indices[order], data[order]
+
+
 def _as_columns(x):
     """X^T as a C-contiguous (features, N) array; free when x is the .T view a sparse layer returned."""
     xt = x.T
     return xt if xt.flags.c_contiguous else np.ascontiguousarray(xt)
 
 
+@register_layer
 class SparseDense(Layer):
     """A Dense layer whose weight matrix W (out, in) is stored in CSR: only the kept connections.
 
@@ -77,30 +127,45 @@ class SparseDense(Layer):
 
     backend: "minnet" (our Numba kernels) or "scipy" (scipy.sparse's CSR product, on plain CSR:
     one block) for forward; backward always uses the Numba kernels.
+
+    Built from its config (``SparseDense(in_features, out_features, activation, backend, nnz)``,
+    what loading does) the layer holds ``nnz`` placeholder connections of weight 0, the first nnz
+    in row-major order; ``load_state`` then puts the saved structure in place. Real layers come
+    from :meth:`from_dense` or :meth:`from_csr`.
     """
 
     kind = "fc"
 
-    def __init__(self, indptr, indices, data, bias, in_features, activation=None,
-                 backend="minnet", name=None):
+    def __init__(self, in_features, out_features, activation=None, backend="minnet", nnz=0,
+                 name=None):
         super().__init__(name)
         if activation not in (None, "relu"):
-            raise ValueError(f"SparseDense: activation must be None or 'relu', got {activation!r}")
+            raise ValueError(f"{self.describe()}: activation must be None or 'relu', got {activation!r}")
         if backend not in BACKENDS:
-            raise ValueError(f"SparseDense: backend must be one of {BACKENDS}, got {backend!r}")
-        indptr, indices = np.asarray(indptr, np.int32), np.asarray(indices)
-        data, bias = np.ascontiguousarray(data), np.ascontiguousarray(bias, dtype=data.dtype)
-        out_features = indptr.shape[0] - 1
-        if (bias.shape != (out_features,) or indices.shape != data.shape or data.ndim != 1
-                or indptr[0] != 0 or indptr[-1] != data.shape[0] or np.any(np.diff(indptr) < 0)
-                or (indices.size and (indices.min() < 0 or indices.max() >= in_features))):
-            raise ShapeError(f"SparseDense: inconsistent CSR arrays (indptr {indptr.shape}, "
-                             f"indices {indices.shape}, data {data.shape}, bias {bias.shape}, "
-                             f"in_features {in_features})")
+            raise ValueError(f"{self.describe()}: backend must be one of {BACKENDS}, got {backend!r}")
+        if int(in_features) < 1 or int(out_features) < 1:
+            raise ValueError(f"{self.describe()}: in_features and out_features must be >= 1, "
+                             f"got {in_features}, {out_features}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.activation, self.backend = activation, backend
+        indptr, _, cols = placeholder_csr(nnz, self.out_features, self.in_features, self.describe())
+        self._set_csr(indptr, cols.astype(column_index_dtype(self.in_features)),
+                      np.zeros(cols.shape[0], np.float32), np.zeros(self.out_features, np.float32))
+
+    def _set_csr(self, indptr, indices, data, bias):
+        """Adopt plain CSR arrays (indptr (out + 1,), indices, data (nnz,), bias (out,)): check them,
+        lay them out for the kernels, and derive the transposed structure."""
+        indptr, indices = np.asarray(indptr, np.int32), np.asarray(indices)
+        data, bias = np.ascontiguousarray(data), np.ascontiguousarray(bias, dtype=data.dtype)
+        if (indptr.shape != (self.out_features + 1,) or bias.shape != (self.out_features,)
+                or indices.shape != data.shape or data.ndim != 1 or indices.dtype.kind not in "iu"
+                or indptr[0] != 0 or indptr[-1] != data.shape[0] or np.any(np.diff(indptr) < 0)
+                or (indices.size and (indices.min() < 0 or indices.max() >= self.in_features))):
+            raise ShapeError(f"{self.describe()}: inconsistent CSR arrays (indptr {indptr.shape}, "
+                             f"indices {indices.shape}, data {data.shape}, bias {bias.shape}, "
+                             f"in_features {self.in_features})")
         # scipy needs plain CSR (one block); minnet's kernels take wide layers in column blocks.
-        block_cols = self.in_features if backend == "scipy" else BLOCK_COLS
+        block_cols = self.in_features if self.backend == "scipy" else BLOCK_COLS
         self.block_ptr, self.indices, data = csr_column_blocks(indptr, indices, data,
                                                                self.in_features, max(block_cols, 1))
         self.params = {"data": data, "b": bias}
@@ -113,11 +178,28 @@ class SparseDense(Layer):
 
     # -- conversion ------------------------------------------------------------------------------
     @classmethod
+    def from_csr(cls, indptr, indices, data, bias, in_features, activation=None, backend="minnet",
+                 name=None):
+        """The layer y = act(W x + b) with W (len(indptr) - 1, in_features) given as plain CSR:
+        indptr (out + 1,), indices (nnz,) of any integer type, data (nnz,) float, bias (out,).
+        Inconsistent arrays raise ShapeError."""
+        layer = cls(in_features, max(len(indptr) - 1, 1), activation, backend, 0, name)
+        if len(indptr) < 2:
+            raise ShapeError(f"{layer.describe()}: indptr needs at least 2 entries (1 row), "
+                             f"got {len(indptr)}")
+        layer._set_csr(indptr, indices, data, bias)
+        return layer
+
+    @classmethod
     def from_dense(cls, layer: Dense, backend="minnet", index_dtype=None):
-        """The SparseDense computing the same function as a (masked) Dense layer."""
+        """The SparseDense computing the same function as a (masked) Dense layer (its trainable
+        flag and pruning record come along)."""
         indptr, indices, data = dense_to_csr(layer.weight, layer.mask, index_dtype)
-        return cls(indptr, indices, data, layer.params["b"].copy(), layer.in_features,
-                   layer.activation, backend, layer.name)
+        sparse = cls.from_csr(indptr, indices, data, layer.params["b"].copy(), layer.in_features,
+                              layer.activation, backend, layer.name)
+        sparse.trainable = layer.trainable
+        sparse.state = dict(layer.state_dict())
+        return sparse
 
     def to_dense(self) -> Dense:
         """The masked Dense layer with the same weights (pruned connections zero, mask False)."""
@@ -129,6 +211,8 @@ class SparseDense(Layer):
         dense.params["b"][...] = self.params["b"]
         dense.prune(mask)
         dense.trainable = self.trainable
+        dense.load_state({k: v for k, v in self.state_dict().items()
+                          if not isinstance(v, np.ndarray)})     # the pruning record, not the CSR
         return dense
 
     @property
@@ -204,7 +288,22 @@ class SparseDense(Layer):
         self._scipy = None
         return self
 
+    # -- saving: the Layer contract (see the module docstring) -------------------------------------
     def config(self):
+        """Constructor arguments: the geometry, the back-end and the number of kept connections."""
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "activation": self.activation, "backend": self.backend, "nnz": self.nnz,
                 "name": self.name}
+
+    def state_dict(self):
+        """The layer's numbers (pruning record) and its CSR structure: block_ptr, indices."""
+        return {**self.state, "block_ptr": self.block_ptr, "indices": self.indices}
+
+    def load_state(self, state):
+        """Take the saved structure (with params["data"] already loaded, in the same storage order)
+        and lay it out again for this build's kernels. Inconsistent arrays raise ShapeError."""
+        state = dict(state)
+        indptr, indices, data = csr_from_saved(state, self.params["data"], self.out_features,
+                                               self.describe())
+        self._set_csr(indptr, indices, data, self.params["b"])
+        self.state = {k: v for k, v in state.items() if k not in ("block_ptr", "indices")}

@@ -19,19 +19,17 @@ def to_sparse(model: Sequential, backend="minnet", index_dtype=None) -> Sequenti
     model: a (pruned) Sequential; each weight's mask decides which connections are stored.
     backend: "minnet" (Numba kernels) or "scipy" (scipy.sparse CSR) for the forward products.
     index_dtype: column index type; default uint16 when a layer has <= 65536 inputs, else uint32.
-    Other layers are deep-copied. The outputs equal the masked dense model's up to float32 rounding
-    (the sums run in a different order).
+    Trainable flags and pruning records come along; other layers are deep-copied. The outputs
+    equal the masked dense model's up to float32 rounding (the sums run in a different order).
     """
     if backend not in BACKENDS:
         raise ValueError(f"to_sparse: backend must be one of {BACKENDS}, got {backend!r}")
     layers = []
     for layer in model.layers:
         if isinstance(layer, Dense):
-            sparse = SparseDense.from_dense(layer, backend, index_dtype)
-            sparse.trainable = layer.trainable
-            layers.append(sparse)
+            layers.append(SparseDense.from_dense(layer, backend, index_dtype))
         elif isinstance(layer, Conv2D):
-            layers.append(SparseConv2D(layer, backend, index_dtype))
+            layers.append(SparseConv2D.from_dense(layer, backend, index_dtype))
         else:
             layers.append(copy.deepcopy(layer))
     return Sequential(layers)

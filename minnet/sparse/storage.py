@@ -17,6 +17,10 @@ A pruned weight tensor (any shape; conv weights are flattened row-major) is save
 Biases, other parameters and the architecture are saved as in :meth:`minnet.Sequential.save`.
 Everything goes in one .npz written atomically; loading validates every array and raises
 :class:`minnet.errors.CheckpointError` for a damaged, foreign or inconsistent file.
+``Sequential.load`` reads these files too (this module registers its decoder with :mod:`minnet.io`).
+
+This is the *compact* file of a pruned model (paper sec. 4's storage numbers). A CSR model from
+``to_sparse`` also saves and loads as it is with ``Sequential.save`` / ``load``.
 """
 
 import json
@@ -25,7 +29,7 @@ import numpy as np
 
 from minnet.atomic import atomic_savez
 from minnet.errors import CheckpointError
-from minnet.io import FORMAT_VERSION, open_npz
+from minnet.io import FORMAT_VERSION, open_npz, register_decoder
 from minnet.model import Sequential
 from minnet.sparse.csr import narrowest_unsigned_dtype
 
@@ -189,6 +193,18 @@ def load_sparse(path) -> Sequential:
 
 def model_from_sparse_arrays(arrays, source="arrays") -> Sequential:
     """Rebuild the masked dense model from :func:`sparse_arrays`' output."""
+    dense = dense_arrays(arrays, source)
+    try:
+        return Sequential.from_arrays(dense, source)
+    except (TypeError, ValueError, json.JSONDecodeError) as e:   # a bad architecture entry
+        if isinstance(e, CheckpointError):
+            raise
+        raise CheckpointError(f"{source}: cannot rebuild the model ({e})") from e
+
+
+def dense_arrays(arrays, source="arrays") -> dict:
+    """:func:`sparse_arrays`' output -> the arrays of the same model as ``Sequential.save`` writes
+    them (weights decompressed to dense arrays and masks). CheckpointError for a damaged file."""
     try:
         version = int(arrays["minnet_sparse_format"])
     except (KeyError, ValueError, TypeError) as e:
@@ -212,9 +228,7 @@ def model_from_sparse_arrays(arrays, source="arrays") -> Sequential:
         dense[f"param/{layer}/{name}"], dense[f"mask/{layer}/{name}"] = W, mask
     if int(dense.get("minnet_format", -1)) not in (1, FORMAT_VERSION):
         raise CheckpointError(f"{source}: unsupported model format {dense.get('minnet_format')}")
-    try:
-        return Sequential.from_arrays(dense, source)
-    except (TypeError, ValueError, json.JSONDecodeError) as e:   # a bad architecture entry
-        if isinstance(e, CheckpointError):
-            raise
-        raise CheckpointError(f"{source}: cannot rebuild the model ({e})") from e
+    return dense
+
+
+register_decoder("minnet_sparse_format", dense_arrays)

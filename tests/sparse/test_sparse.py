@@ -194,7 +194,8 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="backend"):
         to_sparse(pruned_lenet(9), backend="cuda")
     with pytest.raises(ShapeError):
-        SparseDense([0, 1], [5], np.ones(1, np.float32), np.zeros(1, np.float32), in_features=3)
+        SparseDense.from_csr([0, 1], [5], np.ones(1, np.float32), np.zeros(1, np.float32),
+                             in_features=3)
 
 
 # -- storage -----------------------------------------------------------------------------------
@@ -272,7 +273,7 @@ def pruned_conv(groups=2, dtype=np.float32):
 def test_sparse_conv_forward_equals_masked_conv(backend, groups):
     from minnet.sparse import SparseConv2D
     conv = pruned_conv(groups)
-    sparse = SparseConv2D(conv, backend)
+    sparse = SparseConv2D.from_dense(conv, backend)
     x = np.random.default_rng(2).standard_normal((3, 4, 9, 7)).astype(np.float32)
     assert_close(sparse.forward(x), conv.forward(x), 1e-5, f"conv {backend} groups={groups}")
     back = sparse.to_dense()
@@ -282,7 +283,7 @@ def test_sparse_conv_forward_equals_masked_conv(backend, groups):
 def test_sparse_conv_gradients_equal_masked_conv():
     from minnet.sparse import SparseConv2D
     conv = pruned_conv(2, np.float64)
-    sparse = SparseConv2D(conv)
+    sparse = SparseConv2D.from_dense(conv)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 4, 8, 8))
     y = conv.forward(x)
