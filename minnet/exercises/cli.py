@@ -122,6 +122,8 @@ def _challenge(args):
     if args.name and not accepts_name and not line.startswith(args.name):
         line = f"{args.name}: {line}"
     print(line)
+    for reason in getattr(result, "reasons", ()):
+        print(f"  {reason}")
     return 0 if result.passed else 1
 
 
