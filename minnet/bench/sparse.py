@@ -14,11 +14,16 @@ Cases, all measured in one run, interleaved, with medians over ``--repeats``:
   * single calls of minnet's 2-thread kernel: hot, right after a dense BLAS call, after a pause.
 Each sample is the mean time per call over a burst of back-to-back calls (``--burst`` seconds), as a
 stream of inference requests would run; the single-call probe shows what an isolated call costs.
-``--json PATH`` writes {"machine": ..., "records": [{"case", "rows", "cols", "density", "batch",
+``--busy`` runs everything while a CPU-bound process (``while True: pass``) occupies one core, as
+on a laptop where something else is running; ``--only SUBSTR`` keeps the cases whose name
+contains SUBSTR (e.g. ``alexnet``). ``--json PATH`` writes {"machine": ..., "records": [{"case", "rows", "cols", "density", "batch",
 "backend", "median_s", "repeats"}, ...]}.
 """
 
 import argparse
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -26,7 +31,7 @@ import scipy.sparse
 
 from minnet.atomic import atomic_write_json
 from minnet.bench import format_table, interleaved_times, machine_info, median
-from minnet.kernels.csr import csr_column_blocks
+from minnet.kernels.csr import csr_column_blocks, csr_matvec_parallel
 from minnet.models import lenet5, lenet_300_100
 from minnet.optim import caffe_lenet_sgd
 from minnet.sparse import to_sparse
@@ -99,19 +104,23 @@ def contention_probe(repeats, pause_s):
     thread pools disturb each other), and after ``pause_s`` of quiet (the pool's threads have gone
     to sleep and must be woken). Returns the three medians (hot, after BLAS, after the pause)."""
     cases, _ = layer_product_cases(4096, 9216, 0.09, 1)
+    W, indptr, indices, data = random_pruned_matrix(4096, 9216, 0.09)
+    blocked = csr_column_blocks(indptr, indices, data, 9216)
+    x, out, zero = np.ones(9216, np.float32), np.empty(4096, np.float32), np.zeros(4096, np.float32)
+    parallel = lambda: csr_matvec_parallel(*blocked, zero, False, x, out)      # noqa: E731
     hot, after_blas, after_pause = [], [], []
     for _ in range(repeats):
-        cases["minnet"]()
+        parallel()
         start = time.perf_counter()
-        cases["minnet"]()
+        parallel()
         hot.append(time.perf_counter() - start)
         cases["dense"]()
         start = time.perf_counter()
-        cases["minnet"]()
+        parallel()
         after_blas.append(time.perf_counter() - start)
         time.sleep(pause_s)
         start = time.perf_counter()
-        cases["minnet"]()
+        parallel()
         after_pause.append(time.perf_counter() - start)
         time.sleep(pause_s)
     return median(hot), median(after_blas), median(after_pause)
@@ -147,7 +156,22 @@ def main(argv=None):
                    help="seconds of back-to-back calls per sample (default 0.05)")
     p.add_argument("--json", metavar="PATH", help="also write the numbers as JSON records")
     p.add_argument("--no-epoch", action="store_true", help="skip the retraining-epoch case (~15 s)")
+    p.add_argument("--busy", action="store_true",
+                   help="keep one core busy with a CPU-bound process while measuring")
+    p.add_argument("--only", metavar="SUBSTR", default="",
+                   help="only the cases whose name contains SUBSTR (e.g. alexnet, model)")
     args = p.parse_args(argv)
+    load_before = os.getloadavg()
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
+    try:
+        return _run(args, load_before, busy)
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
+
+
+def _run(args, load_before, busy):
 
     records, rows = [], []
 
@@ -166,12 +190,16 @@ def main(argv=None):
         rows.append(row)
 
     for case, n_rows, n_cols, density in LAYER_CASES:
+        if args.only not in case:
+            continue
         for batch in (1, 64):
             cases, nnz = layer_product_cases(n_rows, n_cols, density, batch)
             record(case, n_rows, n_cols, density, batch,
                    interleaved_times(cases, args.repeats, args.pause, args.burst))
 
     for case, (model, shape) in pruned_models().items():
+        if args.only not in case:
+            continue
         kept = model.count_params(nonzero=True) / model.count_params()
         backends = {"dense": model, "scipy": to_sparse(model, "scipy"), "minnet": to_sparse(model)}
         for batch in (1, 1000):
@@ -180,7 +208,7 @@ def main(argv=None):
             record(case, None, None, round(kept, 4), batch,
                    interleaved_times(cases, args.repeats, args.pause, args.burst))
 
-    if not args.no_epoch:
+    if not args.no_epoch and args.only in "lenet300_retrain_epoch":
         record("lenet300_retrain_epoch", None, None, None, 64, retrain_epoch_times(3))
 
     columns = [("case", "case", ""), ("shape", "shape", ""), ("density", "density", ".0%"),
@@ -191,11 +219,13 @@ def main(argv=None):
     print(f"minnet.bench sparse: medians of {args.repeats} interleaved repeats, each the mean of a "
           f"{args.burst * 1e3:.0f} ms burst of calls "
           f"({info['cpu']}, {info['cores']} cores, numpy {info['numpy']}, scipy {info['scipy']}, "
-          f"numba {info['numba']} [{info['numba_threading_layer']}], {info['blas']})")
+          f"numba {info['numba']} [{info['numba_threading_layer']}], {info['blas']}); load average "
+          f"{load_before[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
+          + ("; one core kept busy by a CPU-bound process (--busy)" if busy else ""))
     print(format_table(rows, columns))
 
     hot, blas_first, quiet = contention_probe(args.repeats, args.pause)
-    print(f"\nsingle calls (alexnet_fc6, batch 1, minnet CSR, 2 threads): right after another call "
+    print(f"\nsingle calls (alexnet_fc6, batch 1, minnet's parallel kernel): right after another call "
           f"{_time_fmt(hot)}; right after a dense BLAS call {_time_fmt(blas_first)}; after "
           f"{args.pause * 1e3:.0f} ms of quiet {_time_fmt(quiet)} (the threads must be woken first).\n"
           f"The table times bursts of back-to-back calls (>= {args.burst * 1e3:.0f} ms a sample), "
@@ -206,18 +236,16 @@ def main(argv=None):
                         "density": 0.09, "batch": 1, "backend": backend, "median_s": t,
                         "repeats": args.repeats})
 
-    print("\ntargets (issue #5):")
+    print("\ntargets (issue #18):")
     by = {(r["case"], r["batch"]): r for r in rows}
-    checks = [(f"{c} batch 1: minnet vs dense >= 4x, vs scipy >= 1.3x",
-               by[(c, 1)]["dense/minnet"] >= 4 and by[(c, 1)]["scipy/minnet"] >= 1.3,
-               f"{by[(c, 1)]['dense/minnet']:.2f}x, {by[(c, 1)]['scipy/minnet']:.2f}x")
-              for c in ("alexnet_fc6", "alexnet_fc7", "vgg16_fc6")]
-    checks += [(f"{c} batch 64: minnet vs dense >= 1.3x", by[(c, 64)]["dense/minnet"] >= 1.3,
-                f"{by[(c, 64)]['dense/minnet']:.2f}x") for c in ("alexnet_fc6", "alexnet_fc7", "vgg16_fc6")]
-    if ("lenet300_model", 1) in by:
-        r = by[("lenet300_model", 1)]
-        checks.append(("lenet300_model batch 1: sparse faster than dense", r["dense/minnet"] > 1,
-                       f"{r['dense/minnet']:.2f}x"))
+    goals = {"alexnet_fc6": 6, "alexnet_fc7": 6, "vgg16_fc6": 10}
+    checks = [(f"{c} batch 1: minnet vs dense >= {g}x (idle machine)", by[(c, 1)]["dense/minnet"] >= g,
+               f"{by[(c, 1)]['dense/minnet']:.2f}x") for c, g in goals.items() if (c, 1) in by]
+    if busy:   # point 5: with a core busy no batch-1 case may lose to dense BLAS or to scipy
+        checks += [(f"{r['case']} batch 1 (busy core): minnet no slower than dense and scipy",
+                    r["dense/minnet"] >= 1 and r["scipy/minnet"] >= 1,
+                    f"{r['dense/minnet']:.2f}x, {r['scipy/minnet']:.2f}x")
+                   for r in rows if r["batch"] == 1 and "scipy/minnet" in r]
     for what, ok, got in checks:
         print(f"  [{'met' if ok else 'MISSED'}] {what}: {got}")
 

@@ -1,0 +1,103 @@
+"""One thread or all of them: chosen per call from how long each has recently taken.
+
+Why: a parallel kernel splits its rows over Numba's threads and returns when the *slowest* thread
+is done. When another program keeps a core busy (any student's laptop: a browser, an IDE, a
+second training run), the thread that shares that core gets a time slice now and then, and the
+call waits for it: on the 2-core test machine AlexNet's fc7 at batch 1 took 0.2 ms on two idle
+cores and several ms with one core busy, slower than one thread alone (0.4 ms) and than scipy.
+Static or dynamic splitting cannot avoid the wait, since every split ends by joining all threads
+(measured: a work-stealing split was no better). So each call of a large product picks the
+one-thread or the parallel kernel, whichever has been faster per unit of work lately.
+
+The rule (per layer shape, in :class:`ThreadChoice`):
+  * each call is timed, and the running variant's seconds per multiply-add are smoothed
+    (exponential moving average, weight ``ALPHA`` for the newest call); a trial of the other
+    variant replaces that one's average;
+  * the variant with the lower average runs; the other is tried once after ``interval`` calls
+    to see whether the machine has changed. A try that loses doubles the interval (from
+    ``MIN_INTERVAL`` up to ``MAX_INTERVAL``), so on a steady machine the losing variant costs
+    under 0.2% of the calls; a try that wins switches over and resets the interval.
+Both variants run the same row loop, so the numbers are bit-identical whichever runs: the choice
+changes speed, never results.
+
+``MINNET_CSR_THREADS``: ``auto`` (default, the rule above), ``1`` (always one thread, e.g. on a
+machine shared by many jobs) or ``all`` (always Numba's full thread pool).
+"""
+
+import os
+import time
+
+import numba
+
+from minnet.errors import ConfigError
+
+ALPHA = 0.25
+MIN_INTERVAL = 8
+MAX_INTERVAL = 1024
+_MODES = ("auto", "1", "all")
+
+
+def csr_threads_mode() -> str:
+    """``MINNET_CSR_THREADS`` (auto, 1 or all; default auto); ConfigError for anything else."""
+    mode = os.environ.get("MINNET_CSR_THREADS", "auto").strip().lower() or "auto"
+    if mode not in _MODES:
+        raise ConfigError(f"environment variable MINNET_CSR_THREADS={mode!r}: use one of "
+                          f"{', '.join(_MODES)} (auto: chosen per call, see minnet/thread_choice.py)")
+    return mode
+
+
+class ThreadChoice:
+    """Runs each call with the serial or the parallel kernel, whichever is faster lately.
+
+    State is kept per ``key`` (e.g. a layer's shape and batch size): different layers split
+    differently well. ``run(key, work, serial, parallel, *args)`` calls one of the two kernels
+    with ``args`` and returns its result; ``work`` is the call's multiply-adds (the unit of the
+    averages).
+    """
+
+    def __init__(self):
+        self.state = {}        # key -> [avg serial s/work, avg parallel s/work, calls, next try, interval]
+
+    def pick(self, key):
+        """0 (serial) or 1 (parallel) for the next call with this key (see the module docstring)."""
+        st = self.state.get(key)
+        if st is None:
+            return 1                                   # first call: try the parallel kernel
+        if st[0] is None:
+            return 0                                   # second call: try the serial one
+        best = 1 if st[1] <= st[0] else 0
+        st[2] += 1
+        return 1 - best if st[2] >= st[3] else best
+
+    def record(self, key, used, seconds_per_work):
+        """Fold one timed call of variant ``used`` into the averages; adjust the trial interval."""
+        st = self.state.get(key)
+        if st is None:
+            if len(self.state) > 4096:                 # many shapes seen (a sweep): start over
+                self.state.clear()
+            st = self.state[key] = [None, None, 0, MIN_INTERVAL, MIN_INTERVAL]
+        best_before = None if st[0] is None or st[1] is None else (1 if st[1] <= st[0] else 0)
+        old = st[used]
+        trial = best_before is not None and used != best_before
+        # A trial replaces the loser's average (it described the machine as it was long ago);
+        # the running variant's calls are smoothed, so one slow call moves it by ALPHA.
+        st[used] = seconds_per_work if old is None or trial else old + ALPHA * (seconds_per_work - old)
+        if trial:
+            won = (1 if st[1] <= st[0] else 0) == used
+            st[4] = MIN_INTERVAL if won else min(2 * st[4], MAX_INTERVAL)
+            st[2], st[3] = 0, st[4]
+
+    def run(self, key, work, serial, parallel, *args):
+        """Call ``serial(*args)`` or ``parallel(*args)`` (chosen by :meth:`pick`, or fixed by
+        ``MINNET_CSR_THREADS``); returns what the kernel returns."""
+        mode = csr_threads_mode()
+        if mode != "auto" or numba.get_num_threads() == 1:
+            return (serial if mode == "1" or numba.get_num_threads() == 1 else parallel)(*args)
+        used = self.pick(key)
+        start = time.perf_counter()
+        result = (parallel if used else serial)(*args)
+        self.record(key, used, (time.perf_counter() - start) / max(work, 1))
+        return result
+
+
+CSR_FORWARD = ThreadChoice()      # shared by minnet.kernels.csr's forward products

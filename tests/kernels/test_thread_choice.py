@@ -1,0 +1,89 @@
+"""minnet.thread_choice: the per-call choice between the serial and the parallel CSR kernel.
+
+The rule is tested with made-up timings (``record``), so the tests do not depend on how busy the
+machine is; one test runs real kernels through ``run`` and checks the result is the same.
+"""
+
+import numba
+import numpy as np
+import pytest
+
+from minnet.errors import ConfigError
+from minnet.kernels import csr
+from minnet.thread_choice import MAX_INTERVAL, MIN_INTERVAL, ThreadChoice, csr_threads_mode
+
+SERIAL, PARALLEL = 0, 1
+
+
+def simulate(choice, calls, seconds):
+    """Run ``calls`` picks; ``seconds[v]`` is what variant v takes. Returns the picks."""
+    picks = []
+    for _ in range(calls):
+        used = choice.pick("k")
+        choice.record("k", used, seconds[used])
+        picks.append(used)
+    return picks
+
+
+def test_idle_machine_settles_on_parallel_and_tries_serial_ever_more_rarely():
+    choice = ThreadChoice()
+    picks = simulate(choice, 3000, {SERIAL: 2.0, PARALLEL: 1.0})
+    assert picks[:2] == [PARALLEL, SERIAL]            # each variant is timed once first
+    trials = [i for i, p in enumerate(picks) if p == SERIAL][1:]
+    gaps = np.diff(trials)
+    assert np.all(gaps[1:] >= gaps[:-1]) and gaps[0] == 2 * MIN_INTERVAL   # each loss doubles it
+    assert gaps[-1] == MAX_INTERVAL                   # ... up to its cap
+    assert picks.count(SERIAL) < 0.01 * len(picks)
+
+
+def test_busy_core_switches_to_serial_and_back_when_the_core_is_free_again():
+    choice = ThreadChoice()
+    simulate(choice, 200, {SERIAL: 2.0, PARALLEL: 1.0})
+    # another program takes a core: the parallel kernel stalls (10x slower than one thread)
+    busy = simulate(choice, 3000, {SERIAL: 2.0, PARALLEL: 20.0})
+    assert busy[:5].count(SERIAL) >= 4                # one slow call moves the average enough
+    assert busy.count(PARALLEL) < 0.01 * len(busy)
+    # the core is free again: a trial finds it within MAX_INTERVAL calls and switches back
+    idle = simulate(choice, MAX_INTERVAL + 50, {SERIAL: 2.0, PARALLEL: 1.0})
+    assert idle[-20:] == [PARALLEL] * 20
+
+
+def test_each_key_has_its_own_state():
+    choice = ThreadChoice()
+    for _ in range(50):
+        for key, fast in (("small", SERIAL), ("large", PARALLEL)):
+            used = choice.pick(key)
+            choice.record(key, used, 1.0 if used == fast else 3.0)
+    assert choice.pick("small") == SERIAL or choice.state["small"][0] < choice.state["small"][1]
+    assert choice.state["large"][1] < choice.state["large"][0]
+
+
+def test_environment_variable_forces_a_variant(monkeypatch):
+    calls = []
+    serial = lambda: calls.append("serial")            # noqa: E731
+    parallel = lambda: calls.append("parallel")        # noqa: E731
+    monkeypatch.setenv("MINNET_CSR_THREADS", "1")
+    ThreadChoice().run("k", 1, serial, parallel)
+    monkeypatch.setenv("MINNET_CSR_THREADS", "all")
+    ThreadChoice().run("k", 1, serial, parallel)
+    if numba.get_num_threads() > 1:
+        assert calls == ["serial", "parallel"]
+    monkeypatch.setenv("MINNET_CSR_THREADS", "two")
+    with pytest.raises(ConfigError, match="MINNET_CSR_THREADS"):
+        csr_threads_mode()
+
+
+def test_run_returns_the_kernels_result_whichever_it_picks():
+    rng = np.random.default_rng(0)
+    mask = rng.random((300, 500)) < 0.1
+    indptr = np.concatenate([[0], np.cumsum(mask.sum(1))]).astype(np.int32)[None, :]
+    indices = np.nonzero(mask)[1].astype(np.uint16)
+    data = rng.standard_normal(indices.shape[0]).astype(np.float32)
+    bias, x = np.zeros(300, np.float32), rng.standard_normal(500).astype(np.float32)
+    want = csr.csr_matvec_serial(indptr, indices, data, bias, True, x, np.empty(300, np.float32))
+    choice = ThreadChoice()
+    for _ in range(20):
+        got = choice.run("k", data.shape[0], csr.csr_matvec_serial, csr.csr_matvec_parallel,
+                         indptr, indices, data, bias, True, x, np.empty(300, np.float32))
+        assert np.array_equal(got, want)
+    assert None not in choice.state["k"][:2]           # both variants were timed
