@@ -12,13 +12,15 @@ split into column blocks (see below):
 Entries inside a row (or block) may be in any order (nothing here assumes sorted columns).
 
 Column blocks: y = W x reads x[j] at random j for every nonzero. When x is larger than the core's
-L1 data cache (32 KB here: AlexNet's fc6 has 9216 inputs = 36 KB, VGG-16's 25088 = 98 KB), these
+L1 data cache (32-48 KB: AlexNet's fc6 has 9216 inputs = 36 KB, VGG-16's 25088 = 98 KB), these
 reads miss L1 while data and indices stream past, and the kernel slows down 1.5-2x (measured: 1.5
 cycles per nonzero on fc6 against 0.85 on fc7, whose x is 16 KB). Splitting the columns into blocks
 of at most BLOCK_COLS and storing block 0 of every row, then block 1 of every row, ... keeps every
 stream sequential, and the kernels run each chunk of rows block by block, so only one block of x
-(16 KB) is in use at a time (:func:`csr_column_blocks` builds the layout; measured 1.4x on fc6,
-1.5x on VGG-16's fc6). Layers of up to BLOCK_COLS inputs have one block: plain CSR.
+is in use at a time (:func:`csr_column_blocks` builds the layout; measured 1.4x on fc6, 1.5x on
+VGG-16's fc6). BLOCK_COLS is chosen from this CPU's L1 size (:func:`block_cols_for`; 8192 columns
+= 32 KB on a 48 KB L1), so a block's column indices always fit uint16. Layers of up to BLOCK_COLS
+inputs have one block: plain CSR.
 
 Layout of the activations: the batch is the *last*, contiguous axis. ``xt`` is X^T with shape
 (cols, N) and the kernels write Y^T (rows, N). Why: for one nonzero W[i, j] the kernel then reads
@@ -44,6 +46,8 @@ when another program keeps a core busy, a parallel call waits for the thread sha
 Plain NumPy references for all of them are in :mod:`minnet.kernels.reference`.
 """
 
+from pathlib import Path
+
 import numpy as np
 from numba import njit, prange
 
@@ -52,9 +56,33 @@ from minnet.thread_choice import CSR_FORWARD
 
 # -- forward: Y^T = act(W X^T + b) ---------------------------------------------------------------
 
-# Columns per block: 4096 float32 inputs = 16 KB, half the 32 KB L1 data cache, leaving room for the
-# streamed data and indices (measured on AlexNet fc6: blocks of 3072 columns 1.4x, of 4608 1.3x).
-BLOCK_COLS = 4096
+def l1_data_cache_bytes(default=32 * 1024):
+    """The L1 data cache of CPU 0 in bytes, from Linux's sysfs; ``default`` where unknown."""
+    try:
+        for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+            if ((index / "level").read_text().strip() == "1"
+                    and (index / "type").read_text().strip() in ("Data", "Unified")):
+                size = (index / "size").read_text().strip()             # e.g. "48K"
+                return int(size[:-1]) * 1024 if size.endswith("K") else int(size)
+    except (OSError, ValueError):
+        pass
+    return default
+
+
+def block_cols_for(l1_bytes):
+    """Columns per block: the largest power of two whose float32 x fills at most 2/3 of L1 (the
+    rest holds the streamed data and indices), between 1024 and 65536 (uint16 column indices
+    inside a block would allow up to 65536). 48 KB -> 8192, 32 KB -> 4096."""
+    cols = 1024
+    while (2 * cols) * 4 <= l1_bytes * 2 // 3 and 2 * cols <= 65536:
+        cols *= 2
+    return cols
+
+
+# Measured on AMD EPYC (Zen 5, 48 KB L1d), one thread, cycles per nonzero with blocks of
+# 2048 / 4096 / 8192 / 12544 columns: AlexNet fc6 0.86 / 0.79 / 0.74 / 0.78, VGG-16 fc6
+# 1.10 / 0.93 / 0.83 / 1.59 (12544 columns = 49 KB of x: no longer fits, and the cost doubles).
+BLOCK_COLS = block_cols_for(l1_data_cache_bytes())
 
 
 # The matrix-vector row loop may reassociate its sums (LLVM flags reassoc/nsz/contract, nothing

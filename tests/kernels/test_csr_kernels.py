@@ -208,3 +208,10 @@ def test_matvec_on_wide_blocked_layers_within_float32_rounding(seed, rows, cols,
     batch = csr.csr_matmul_t_serial(ptr, b_indices, b_data, bias, False,
                                     np.repeat(x[:, None], 3, axis=1), np.empty((rows, 3), np.float32))
     assert_close(batch[:, 2], exact, 1e-5, "csr_matmul_t_serial, batch 3")
+
+
+def test_block_width_follows_the_l1_cache():
+    """2/3 of L1 for x, a power of two, never more columns than uint16 indices can address."""
+    assert csr.block_cols_for(32 * 1024) == 4096 and csr.block_cols_for(48 * 1024) == 8192
+    assert csr.block_cols_for(0) == 1024 and csr.block_cols_for(1 << 30) == 65536
+    assert csr.BLOCK_COLS * 4 <= max(csr.l1_data_cache_bytes(), 1536)
