@@ -163,8 +163,9 @@ def check_config(cfg: RunConfig) -> RunConfig:
                           "split; set val_size >= 1 (default 5000) or choose another --method")
     if isinstance(cfg.schedule, str) and cfg.schedule not in SCHEDULES:
         raise ConfigError(f"config key 'schedule': {cfg.schedule!r} is not 'geometric', 'linear' or a list")
-    if not 0.0 <= cfg.dropout < 1.0 or not 0.0 <= cfg.momentum < 1.0:
-        raise ConfigError("config keys 'dropout' and 'momentum' must lie in [0, 1)")
+    for key in ("dropout", "momentum"):
+        if not 0.0 <= getattr(cfg, key) < 1.0:
+            raise ConfigError(f"config key {key!r} must lie in [0, 1), got {getattr(cfg, key)}")
     return cfg
 
 
@@ -188,5 +189,7 @@ def load_config_file(path) -> dict:
             return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"--config {path} is a folder; give a TOML file of RunConfig keys") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None

@@ -77,7 +77,11 @@ class Sequential:
         return len(self.layers)
 
     def predict(self, x, batch_size=1000):
-        """Logits for x in batches of ``batch_size`` (inference mode: no dropout)."""
+        """Logits for x in batches of ``batch_size`` (inference mode: no dropout).
+
+        x: (N, ...) with N >= 1; returns (N, classes)."""
+        if len(x) == 0:
+            raise ShapeError("predict: no examples (x is empty)")
         outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
         return np.concatenate(outs, axis=0)
 

@@ -32,7 +32,12 @@ def load_data(cfg):
     cfg.val_size of them held out (seeded by cfg.seed), the test images cut to cfg.test_limit.
     """
     from minnet.data import load_idx_dataset, load_mnist, split_validation
+    from minnet.errors import DataError
     (x, y), (xt, yt) = load_mnist() if cfg.data is None else load_idx_dataset(cfg.data)
+    for split_name, images in (("training", x), ("test", xt)):
+        if len(images) == 0:
+            raise DataError(f"{cfg.data or 'MNIST'}: the {split_name} split has no images; "
+                            "check the IDX files")
     if cfg.model in ("lenet300", "lenet5") and x.shape[1:] != (1, 28, 28):
         raise ConfigError(f"model {cfg.model!r} takes 28x28 images, the data has {x.shape[2:]}; "
                           "use --model mlp for other image sizes")

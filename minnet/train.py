@@ -50,6 +50,8 @@ def evaluate(model, x, y, batch_size=1000):
     """
     if len(x) != len(y):
         raise ShapeError(f"evaluate: {len(x)} inputs but {len(y)} labels")
+    if len(x) == 0:
+        raise ShapeError("evaluate: no examples to evaluate (x is empty); check the data slice")
     total_loss, correct = 0.0, 0
     for i in range(0, len(x), batch_size):
         logits = model.forward(x[i:i + batch_size], training=False)
@@ -69,12 +71,12 @@ def check_finite(optimizer, loss, epoch, batch):
     """
     if not np.isfinite(loss):
         raise DivergenceError(f"loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; "
-                              "lower the learning rate (the last checkpoint is intact)")
+                              "lower the learning rate")
     bad = getattr(optimizer, "nonfinite", None)
     if bad is not None:
         raise DivergenceError(
-            f"parameter {bad[0]}.{bad[1]} became NaN/inf at epoch {epoch + 1}, batch {batch + 1}; "
-            "lower the learning rate (the last checkpoint is intact)")
+            f"layer {bad[0]}: parameter {bad[1]} became NaN/inf at epoch {epoch + 1}, "
+            f"batch {batch + 1}; lower the learning rate")
 
 
 # -- callbacks that come with minnet ----------------------------------------------------------------

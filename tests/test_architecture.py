@@ -13,7 +13,7 @@ import minnet
 PACKAGE = Path(minnet.__file__).parent
 FACE = ("minnet.cli", "minnet.report", "minnet.report_html", "minnet.bench", "minnet.exercises",
         "minnet.tutorial", "minnet.plotting", "minnet.figdata", "minnet.tradeoff", "minnet.__main__",
-        "minnet.run_folder")
+        "minnet.run_folder", "minnet.seed_spread")
 
 
 def module_name(path):

@@ -13,12 +13,14 @@ import shlex
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from minnet.atomic import atomic_write_text
 from minnet.config import (
     config_from_dict,
     load_config_file,
 )
-from minnet.errors import ConfigError
+from minnet.errors import ConfigError, DivergenceError
 from minnet.model import Sequential
 from minnet.parallel import jobs_for, sweep_backend
 from minnet.pruning.pipeline import CHECKPOINT, run_pipeline, save_run_json
@@ -216,15 +218,36 @@ def _run_locked(args, cfg, command, out):
         return _run(args, cfg, command, out, session)
 
 
+def _after_divergence(command, cfg, out):
+    """What to do after a divergence: resume from the checkpoint if there is one, else start again."""
+    lower = f"--lr {cfg.lr / 10:g}" + (f" or --retrain-lr {cfg.retrain_lr / 10:g}"
+                                       if command == "prune" else "")
+    if (out / CHECKPOINT).exists():
+        return (f"The last checkpoint, {out / CHECKPOINT}, is intact (saved before the bad epoch): "
+                f"python -m minnet {command} --out {out} --resume {lower}")
+    return (f"Nothing was checkpointed yet (the first epoch diverged): start again with "
+            f"--overwrite and a lower learning rate ({lower})")
+
+
 def _run(args, cfg, command, out, session):
     """Data, pipeline, report; ``session`` (or None) adds the student's CSR check to the report."""
     check_dense_model_split(cfg)
     data, split = load_data(cfg)
     progress = False if args.no_progress else None
     # The scan's rows do not depend on where they run, so --dask-scheduler is not part of the config.
-    with sweep_backend(args.dask_scheduler):
-        model, state = run_pipeline(cfg, build_model(cfg, data), data, out, resume=args.resume,
-                                    progress=progress, scan_jobs=jobs_for(1, args.dask_scheduler))
+    try:
+        # A diverging run is caught and named below; numpy's overflow warnings on the way are noise.
+        with sweep_backend(args.dask_scheduler), np.errstate(over="ignore", invalid="ignore"):
+            model, state = run_pipeline(cfg, build_model(cfg, data), data, out, resume=args.resume,
+                                        progress=progress, scan_jobs=jobs_for(1, args.dask_scheduler))
+    except DivergenceError as e:
+        raise DivergenceError(f"{e}. {_after_divergence(args.command, cfg, out)}") from None
+    except ConfigError as e:
+        if not (out / "dense.npz").exists():
+            raise
+        # A target that only fails once the model is trained: keep the training, say how to reuse it.
+        raise ConfigError(f"{e}. The trained dense model is kept: prune it again with "
+                          f"--dense-model {out / 'dense.npz'} --out ANOTHER_FOLDER") from None
     save_run_json(out / "history.json", state.history)
     atomic_write_text(out / "history.csv", history_csv(state.history))
     # Activations (Act%) are measured on held-out training images: the test set only gives errors.

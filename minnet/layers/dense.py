@@ -1,8 +1,10 @@
 """Dense (fully connected) layer: y = x W^T + b, optionally fused with ReLU."""
 
+import numbers
+
 import numpy as np
 
-from minnet.errors import ShapeError
+from minnet.errors import ConfigError, ShapeError
 from minnet.kernels.dense import bias_relu_forward, relu_backward
 from minnet.layers.base import Layer, check_float_array
 
@@ -31,9 +33,10 @@ class Dense(Layer):
         super().__init__(name)
         if activation not in (None, "relu"):
             raise ValueError(f"Dense: activation must be None or 'relu', got {activation!r}")
-        if int(in_features) < 1 or int(out_features) < 1:
-            raise ValueError(f"Dense: in_features and out_features must be >= 1, "
-                             f"got {in_features}, {out_features}")
+        for what, value in (("in_features", in_features), ("out_features", out_features)):
+            # int(2.7) would silently build a 2-input layer: only whole numbers are sizes.
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ConfigError(f"Dense: {what} must be a whole number >= 1, got {value!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.activation = activation
         rng = np.random.default_rng(rng)

@@ -22,6 +22,10 @@ def _check_weights(w, where):
         raise DTypeError(f"{where}: expected a float weight array, got {got}")
     if w.size == 0:
         raise ValueError(f"{where}: the weight array is empty")
+    if not np.isfinite(w).all():
+        bad = int(np.size(w) - np.count_nonzero(np.isfinite(w)))
+        raise ValueError(f"{where}: {bad} weights are NaN or inf; no threshold can be computed "
+                         "(the model diverged: retrain it with a lower learning rate)")
 
 
 def check_sparsity(sparsity, where="sparsity"):

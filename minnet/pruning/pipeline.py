@@ -105,6 +105,23 @@ def check_targets(cfg, model):
                           f"prunable layers are {names}")
 
 
+def describe_targets(cfg, model):
+    """One line saying which layers the run prunes to which target, and which it leaves alone."""
+    if cfg.method == "sensitivity" or not cfg.phases:
+        return None
+    kinds = {k for phase in cfg.phases for k in PHASE_KINDS[phase]}
+    names = [l.name for l in select_layers(model, tuple(sorted(kinds)))]
+    if "all" in cfg.targets:
+        return f"targets ({cfg.method}): all {cfg.targets['all']:g} across {', '.join(names)}"
+    given = [f"{n} {cfg.targets[n]:g}" for n in names if n in cfg.targets]
+    left = [n for n in names if n not in cfg.targets]
+    line = f"targets ({cfg.method}): " + ", ".join(given)
+    if left:
+        line += (f"; not pruned: {', '.join(left)} (no target given; add --target LAYER=VALUE "
+                 "to prune them too)")
+    return line
+
+
 def plan_steps(cfg, model):
     """The run as a list of steps: {"step": "train"} then, per phase and round, prune and retrain,
     then (if ``cfg.finetune_epochs``) one {"step": "finetune", "phase": "all"}.
@@ -218,6 +235,8 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
     has_val = len(x_val) > 0
     model = model_builder(cfg.seed)
     check_targets(cfg, model)
+    if not resume and describe_targets(cfg, model):
+        log(describe_targets(cfg, model))
     steps = plan_steps(cfg, model)
     optimizer_state = None
     if resume and (run_dir / CHECKPOINT).exists():

@@ -9,6 +9,7 @@ import numpy as np
 
 from minnet import hooks
 from minnet.config import PRUNE_METHODS as METHODS
+from minnet.errors import ConfigError
 from minnet.pruning.criteria import (check_quality, check_sparsity, prune_by_sparsity, prune_by_std,
                                      prune_global, prune_probabilistic)
 
@@ -91,6 +92,15 @@ def prune_model(model, method, target, kinds=PRUNABLE_KINDS, seed=0):
         new_masks = [prune_by_sparsity(l.weight, check_sparsity(targets[l.name],
                                                                      f"sparsity for {l.name}"))
                      for l in layers]
+    for layer, mask in zip(layers, new_masks):
+        # A layer with no connection left cuts the network in two: refuse before touching it.
+        if not np.any(np.logical_and(mask, layer.mask)):
+            top = float(np.abs(layer.weight).max())
+            std = layer.pruning_record.std_before if layer.pruning_record else 0.0
+            hint = (f"; its largest |w| is {top / std:.2f} std, so use a quality below that"
+                    if method == "std" and std > 0 else "")
+            raise ConfigError(f"pruning {layer.name} with target {targets.get(layer.name, target)} "
+                              f"would remove every one of its connections{hint}")
     for layer, mask in zip(layers, new_masks):
         layer.prune(mask)
     return {l.name: float(l.mask.mean()) for l in layers}

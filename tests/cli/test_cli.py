@@ -215,10 +215,20 @@ def test_os_errors_are_one_line_and_minnet_debug_shows_the_traceback(tmp_path, c
     folder_as_config.mkdir()
     assert main(["prune", "--config", str(folder_as_config), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error:") and err.count("\n") == 1 and "cfg" in err
+    assert err.startswith("error: --config") and err.count("\n") == 1 and "is a folder" in err
+    # a full disk while the run writes: one line naming the file
+    import minnet.cli.run as run_module
+
+    def full_disk(cfg):
+        raise OSError(28, "No space left on device", str(tmp_path / "o" / "checkpoint.npz.tmp"))
+    monkeypatch.setattr(run_module, "load_data", full_disk)
+    argv = ["prune", "--model", "lenet300", "--quick", "--out", str(tmp_path / "o2")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left" in err and "checkpoint.npz.tmp" in err
     monkeypatch.setenv("MINNET_DEBUG", "1")
     with pytest.raises(OSError):
-        main(["prune", "--config", str(folder_as_config), "--out", str(tmp_path / "o")])
+        main([*argv, "--overwrite"])
 
 
 def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path, capsys, monkeypatch):

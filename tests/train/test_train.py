@@ -100,7 +100,7 @@ def test_a_weight_turning_inf_is_reported_with_its_layer_in_the_same_batch():
     opt.step(model)
     assert opt.nonfinite == ("fc2", "W")
     from minnet.train import check_finite
-    with pytest.raises(DivergenceError, match=r"fc2\.W .*epoch 3, batch 8"):
+    with pytest.raises(DivergenceError, match=r"layer fc2: parameter W .*epoch 3, batch 8"):
         check_finite(opt, loss, epoch=2, batch=7)
 
 

@@ -1,0 +1,150 @@
+"""One row per kind of user mistake: the exception type (Python) or exit status 2 and one line
+(command line), and the message names the culprit (the flag, key, layer or file).
+
+More specific tests of the same promises live next to the code they test (resume conflicts and
+NaN flags in test_cli.py, the run-folder lock in test_run_folder_lock.py, damaged model files in
+tests/model/ and tests/sparse/); this file is the table a reviewer reads to see them all at once.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from idx_files import write_idx
+
+from minnet.cli import main
+from minnet.config import load_config_file
+from minnet.errors import ConfigError, MinnetError, ShapeError
+from minnet.layers import Dense
+from minnet.models import lenet_300_100
+from minnet.pruning import prune_by_std, prune_model
+from minnet.train import evaluate
+
+
+def _nan_weights():
+    w = np.ones((3, 3), np.float32)
+    w[1, 1] = np.nan
+    return w
+
+
+PYTHON_CASES = [
+    # (what, call, exception type, text the message must contain)
+    ("a fractional layer size", lambda tmp: Dense(2.7, 3), ConfigError, "in_features"),
+    ("evaluate on zero examples",
+     lambda tmp: evaluate(lenet_300_100(), np.zeros((0, 784), np.float32), np.zeros(0, int)),
+     ShapeError, "no examples"),
+    ("predict on zero examples", lambda tmp: lenet_300_100().predict(np.zeros((0, 784), np.float32)),
+     ShapeError, "predict"),
+    ("std pruning of NaN weights", lambda tmp: prune_by_std(_nan_weights(), 1.0), ValueError,
+     "NaN"),
+    ("a quality that empties a layer",
+     lambda tmp: prune_model(lenet_300_100(), "std", {"fc1": 1e9}), ConfigError, "fc1"),
+    ("a pruning target naming no layer",
+     lambda tmp: prune_model(lenet_300_100(), "sparsity", {"fcl": 0.5}), ValueError, "fcl"),
+    ("--config naming a folder", lambda tmp: load_config_file(tmp), ConfigError, "--config"),
+]
+
+
+@pytest.mark.parametrize("what, call, kind, culprit", PYTHON_CASES, ids=[c[0] for c in PYTHON_CASES])
+def test_python_mistakes_raise_a_named_minnet_error(what, call, kind, culprit, tmp_path):
+    with pytest.raises(kind) as info:
+        call(tmp_path)
+    assert culprit in str(info.value)
+    assert isinstance(info.value, (MinnetError, ValueError))
+
+
+def _empty_idx(folder):
+    folder.mkdir()
+    for prefix in ("train", "t10k"):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", np.zeros((0, 28, 28), np.uint8))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", np.zeros(0, np.uint8))
+    return folder
+
+
+def _toml(tmp, text):
+    path = tmp / "run.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def _file(tmp):
+    path = tmp / "a-file"
+    path.write_text("x")
+    return str(path)
+
+
+def _report_without_layers(tmp, data):
+    """A finished prune run whose report.json lost its "layers" field."""
+    run = tmp / "run"
+    assert main(["prune", "--data", str(data), *TINY, "--out", str(run)]) == 0
+    report = json.loads((run / "report.json").read_text())
+    del report["layers"]
+    (run / "report.json").write_text(json.dumps(report))
+    return str(run)
+
+
+def _truncated_checkpoint(tmp, data):
+    """A run folder whose checkpoint lost its second half (a crash mid-copy, a full disk)."""
+    out = tmp / "run"
+    argv = ["train", "--data", str(data), "--epochs", "2", "--val-size", "60", "--no-progress",
+            "--out", str(out)]
+    assert main(argv) == 0
+    checkpoint = out / "checkpoint.npz"
+    checkpoint.write_bytes(b"\0" * 10 + checkpoint.read_bytes()[10:len(checkpoint.read_bytes()) // 2])
+    (out / "report.json").unlink()                   # looks unfinished: --resume must read the file
+    return str(out)
+
+
+TINY = ["--epochs", "1", "--retrain-epochs", "1", "--rounds", "1", "--val-size", "60",
+        "--no-progress"]
+CLI_CASES = [
+    # (what, argv builder (tmp folder, tiny dataset), text the one line must contain)
+    ("--target on a missing layer",
+     lambda t, d: ["prune", "--data", d, *TINY, "--method", "sparsity", "--target", "fcl=0.9",
+                   "--out", str(t / "o")], "fcl"),
+    ("a TOML [targets] table naming a missing layer",
+     lambda t, d: ["prune", "--data", d, *TINY, "--method", "sparsity",
+                   "--config", _toml(t, "[targets]\nfcx = 0.5\n"), "--out", str(t / "o")], "fcx"),
+    ("all= with a per-layer method",
+     lambda t, d: ["prune", "--data", d, *TINY, "--method", "sparsity", "--target", "all=0.5",
+                   "--out", str(t / "o")], "all"),
+    ("NaN learning rate in TOML",
+     lambda t, d: ["prune", "--data", d, *TINY, "--config", _toml(t, "lr = nan\n"),
+                   "--out", str(t / "o")], "'lr'"),
+    ("negative momentum in TOML, under --quick",
+     lambda t, d: ["prune", "--quick", "--config", _toml(t, "momentum = -1.0\n"),
+                   "--out", str(t / "o")], "'momentum'"),
+    ("--config naming a folder",
+     lambda t, d: ["prune", "--data", d, *TINY, "--config", str(t), "--out", str(t / "o")],
+     "--config"),
+    ("--out naming a file",
+     lambda t, d: ["prune", "--data", d, *TINY, "--out", _file(t)], "a-file"),
+    ("an empty IDX dataset",
+     lambda t, d: ["prune", "--data", str(_empty_idx(t / "empty")), *TINY, "--out", str(t / "o")],
+     "no images"),
+    ("a std quality that would empty a layer (the dense model is kept)",
+     lambda t, d: ["prune", "--data", d, *TINY, "--method", "std", "--target", "fc1=1e9",
+                   "--out", str(t / "o")], "--dense-model"),
+    ("a diverging learning rate, before any checkpoint",
+     lambda t, d: ["train", "--data", d, "--val-size", "60", "--no-progress", "--lr", "1e6",
+                   "--out", str(t / "o")], "Nothing was checkpointed"),
+    ("report on a report.json that lacks a field",
+     lambda t, d: ["report", _report_without_layers(t, d)], "'layers'"),
+    ("--resume from a truncated checkpoint",
+     lambda t, d: ["train", "--out", _truncated_checkpoint(t, d), "--resume", "--no-progress"],
+     "checkpoint.npz"),
+    ("--resume of a folder with no run",
+     lambda t, d: ["prune", "--out", str(t), "--resume"], "no run"),
+]
+
+
+@pytest.mark.parametrize("what, build, culprit", CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_command_line_mistakes_are_one_named_line_and_exit_2(what, build, culprit, tmp_path,
+                                                              tiny_idx, capsys):
+    argv = build(tmp_path, str(tiny_idx))
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) >= 1 and err[-1].startswith("error: "), err
+    assert "Traceback" not in "\n".join(err)
+    assert culprit in err[-1], err[-1]
