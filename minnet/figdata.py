@@ -182,3 +182,49 @@ def layer_kept(report):
             "flops_pct": np.array([r["remaining_flops_pct"] for r in rows], dtype=float),
             "total_weights_pct": float(report["totals"]["remaining_pct"]),
             "total_flops_pct": float(report["totals"]["remaining_flops_pct"])}
+
+
+# The paper's Tables 1-3 for the LeNets (Han et al. 2015; ../shared/PAPER.md): top-1 test error (%)
+# and parameters before / after, and per layer (Act%, FLOP% kept); Weights% kept comes from
+# minnet.pruning.paper_keep_ratios, the one copy of those numbers.
+PAPER_LENETS = {
+    "lenet300": {"error": (1.64, 1.59), "params": ("267K", "22K"), "compression": 12,
+                 "act_flop": {"fc1": (38, 8), "fc2": (65, 4), "fc3": (100, 17)},
+                 "total": {"act": 46, "weights": 8, "flops": 8}},
+    "lenet5": {"error": (0.80, 0.77), "params": ("431K", "36K"), "compression": 12,
+               "act_flop": {"conv1": (82, 66), "conv2": (72, 10), "fc1": (55, 6), "fc2": (100, 10)},
+               "total": {"act": 77, "weights": 8, "flops": 16}},
+}
+
+
+def paper_numbers(model):
+    """The paper's numbers for ``model`` beside a run's: None when the paper has no LeNet table.
+
+    Returns {"error": (dense %, pruned %), "params": (dense, pruned) as the paper writes them,
+    "compression": x, "layers": {name: {"act": %, "weights": %, "flops": %}}, "total": {...}}.
+    """
+    from minnet.pruning import paper_keep_ratios
+    paper = PAPER_LENETS.get(model)
+    if paper is None:
+        return None
+    keep = paper_keep_ratios(model)
+    layers = {name: {"act": act, "weights": round(100 * keep[name]), "flops": flops}
+              for name, (act, flops) in paper["act_flop"].items()}
+    return {"error": paper["error"], "params": paper["params"], "compression": paper["compression"],
+            "layers": layers, "total": dict(paper["total"])}
+
+
+def run_is_quick(report):
+    """True when report.json describes a ``--quick`` run (a data slice, few epochs: a smoke test).
+
+    Read from a "quick" flag if the run recorded one, else from the command line, else from the
+    config matching every field --quick sets (:func:`minnet.recipes.quick_overrides`).
+    """
+    from minnet.recipes import quick_overrides
+    cfg = report.get("config") or {}
+    if report.get("quick") or cfg.get("quick"):
+        return True
+    if "--quick" in str(report.get("command") or "").split():
+        return True
+    overrides = quick_overrides(cfg.get("model") or report.get("model") or "")
+    return bool(cfg) and all(cfg.get(k) == v for k, v in overrides.items())

@@ -86,16 +86,17 @@ curve_reinit = retrain_survivors(fresh, lr=0.01)
 print(f"after {retrain_epochs} epochs: kept survivors {100 * curve_keep[-1]:.2f}%, "
       f"re-initialised {100 * curve_reinit[-1]:.2f}%")
 
-fig = plotting.new_figure(6, 3.5)
+fig = plotting.new_figure(7.5, 3.5)
 ax = fig.subplots()
 ax.plot(range(1, retrain_epochs + 1), [100 * e for e in curve_keep], "-o", label="keep survivors (lr/10)")
 ax.plot(range(1, retrain_epochs + 1), [100 * e for e in curve_reinit], "-o",
         label="re-initialise survivors (lr)")
 ax.set_xlabel("retraining epoch")
-ax.set_ylabel("test error (%)")
-ax.set_yscale("log")
+ax.set_ylabel("test error")
+ax.set_xticks(range(1, retrain_epochs + 1))
+plotting.percent_axis(ax, "y", log=True)      # 2% and 40% on one axis, in plain percent
 ax.grid(alpha=0.3, which="both")
-ax.legend()
+ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))   # outside: covers no point
 plotting.save_png(fig, args.out / "keep_vs_reinit.png")
 
 # %% B. Dropout adjustment

@@ -85,7 +85,7 @@ print(f"\n== 3. Retrain {retrain_epochs} epoch(s) ==")
 dead, fc1_in, fc1_out = report("after retraining")
 print(f"sum |incoming weights| of fc1's output-less neurons: {before:.4f} -> {after:.4f}")
 
-fig = plotting.new_figure(6, 4)
+fig = plotting.new_figure(7, 4)
 ax = fig.subplots()
 live = ~dead["fc1"]
 ax.scatter(fc1_in[live], fc1_out[live], s=8, label="alive")
@@ -93,7 +93,7 @@ ax.scatter(fc1_in[~live], fc1_out[~live], s=20, marker="x", color="tab:red", lab
 ax.set_xlabel("kept incoming connections (of 784)")
 ax.set_ylabel("kept outgoing connections (of 100)")
 ax.set_title("fc1's 300 hidden neurons after pruning")
-ax.legend()
+ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))   # outside: covers no point
 plotting.save_png(fig, args.out / "dead_neurons.png")
 
 # %% 4. Remove them

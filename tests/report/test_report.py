@@ -48,6 +48,26 @@ def test_report_writes_figures_and_a_self_contained_page(run_dir, capsys):
         assert f"<td>{row['name']}</td>" in page and f"{row['remaining_pct']:.1f}%" in page
 
 
+def test_page_reads_plainly_beside_the_paper_and_flags_a_quick_run(run_dir):
+    # run_dir is a --quick run: the page says so before any number.
+    from minnet.report_html import render_html
+    report = json.loads((run_dir / "report.json").read_text())
+    page = render_html(report, {})
+    assert "(--quick run)" in page and page.index("A --quick run") < page.index("Table 1")
+    assert page.count("<h2>Table 2") == 1 and "<pre>" not in page        # Table 2 shown once
+    assert "lenet300 dense (before pruning)" in page and " ref<" not in page
+    for paper_value in ("1.64%", "1.59%", "267K", "22K (12x)", "38%", "65%", "26%", "17%"):
+        assert f"<td>{paper_value}</td>" in page, paper_value             # paper Tables 1 and 2
+    assert "Act% is the fraction of a layer's outputs that are nonzero" in page
+    assert "FLOP% is the fraction" in page
+    full = dict(report, command="python -m minnet prune --model lenet300",
+                config=dict(report["config"], train_limit=None, epochs=20))
+    page = render_html(full, {})
+    assert "--quick" not in page.split("<p>Command")[0] and "A --quick run" not in page
+    mlp = dict(full, model="mlp")
+    assert "The paper gives no table for this network" in render_html(mlp, {})
+
+
 def test_tradeoff_json_in_the_folder_adds_fig5(run_dir):
     rows = [{"regularization": "l2", "mode": m, "pruned": p, "accuracy": 0.9, "accuracy_loss": p / 1000}
             for m in ("none", "retrain") for p in (0, 50)]
