@@ -294,7 +294,9 @@ EXERCISES = [
              "check the shapes: each gradient has the shape of what it is the gradient of "
              "(dx (N, in), dW (out, in), db (out,)); dW and db add up the contributions of all N "
              "examples; a pruned connection (mask False) must get a gradient of exactly 0"),
-    ]),
+    ], minutes=30, objective=(
+        "derive and code the gradients of a fully connected layer, and see why a pruned "
+        "connection's gradient must be exactly 0.")),
     Exercise("ex02_softmax_cross_entropy.py", "Softmax cross-entropy and its gradient", [
         Task("softmax_cross_entropy", ("loss", "dlogits"), softmax_ce_cases,
              "loss = mean over the batch of -log p(true class); dlogits = (p - onehot(y)) / N",
@@ -302,14 +304,18 @@ EXERCISES = [
              "take log p as the shifted score minus the log of the row's sum of exps, never the log "
              "of a probability that may have rounded to 0; the gradient is divided by N because the "
              "loss is a mean"),
-    ]),
+    ], minutes=25, objective=(
+        "compute the loss every network in the paper minimises, and its gradient, without "
+        "overflow or log(0) on extreme logits.")),
     Exercise("ex03_pruning_mask.py", "The paper's pruning rule: |w| > quality x std", [
         Task("prune_mask", ("mask",), prune_mask_cases,
              "keep a weight when its magnitude is strictly above quality x std",
              "the std is the one given, or that of the whole array w when none is given; compare "
              "magnitudes (both signs); a weight exactly at the threshold is pruned; the result is a "
              "bool array of w's shape"),
-    ]),
+    ], minutes=15, objective=(
+        "apply the paper's pruning rule (a threshold in units of the layer's std) and explain why "
+        "iterative pruning keeps the std measured before the first prune.")),
     Exercise("ex04_masked_sgd.py", "SGD with momentum that keeps pruned weights at zero", [
         Task("masked_sgd_step", ("w", "v"), masked_sgd_cases,
              "kept entries: v = momentum v + lr (g + weight_decay w), then w = w - v; pruned entries: "
@@ -317,20 +323,25 @@ EXERCISES = [
              "compute the update for every entry as if nothing were pruned, then set both the "
              "weight and the velocity to 0 where the mask is False: an old velocity or the weight "
              "decay term would otherwise bring a pruned weight back"),
-    ]),
+    ], minutes=20, objective=(
+        "write the retraining update so pruned weights stay exactly 0, and name the two ways "
+        "(momentum, weight decay) a naive update brings them back.")),
     Exercise("ex05_dropout_adjustment.py", "Dropout-ratio adjustment after pruning (sec. 3.2)", [
         Task("adjusted_dropout_rate", ("rate",), dropout_cases,
              "D_r = D_o * sqrt(C_ir / C_io): the rate scales with the square root of the fraction "
              "of connections kept",
              "C_io is the count before pruning and C_ir after; the ratio is at most 1, so the rate "
              "can only fall; a rate of 0 stays 0"),
-    ]),
+    ], minutes=10, objective=(
+        "compute the paper's dropout ratio for retraining and explain why a pruned network needs "
+        "less dropout.")),
     Exercise("ex06_dead_neurons.py", "Dead neurons (sec. 3.5)", [
         Task("dead_neurons", ("dead",), dead_neuron_cases,
              "a hidden unit is dead when it has no kept incoming connection OR no kept outgoing one",
              "unit j's incoming connections are row j of mask_in, its outgoing ones column j of "
              "mask_out; ask of each whether it holds at least one True, one answer per unit (H,)"),
-    ]),
+    ], minutes=15, objective=(
+        "find the neurons heavy pruning has cut off, from the masks on both sides of a layer.")),
     Exercise("ex07_csr.py", "Compressed sparse row (CSR): storage and y = W x", [
         Task("csr_from_dense", ("indptr", "indices", "data"), csr_from_dense_cases,
              "the kept entries row by row, columns increasing; indptr[i + 1] - indptr[i] is the "
@@ -344,7 +355,9 @@ EXERCISES = [
              "row i's entries are the half-open range indptr[i] up to but not including "
              "indptr[i + 1]; an empty row gives 0; look each column up in indices rather than "
              "assuming the columns are sorted"),
-    ]),
+    ], minutes=35, objective=(
+        "store a pruned matrix in CSR form and multiply with it, touching only the kept entries, "
+        "so that pruning saves memory and time.")),
     *DECISION_EXERCISES,
 ]
 """Every exercise, in the order of the tutorials, then the decision exercises (ex08-ex10)."""

@@ -309,7 +309,10 @@ DECISION_EXERCISES = [
              "parameters fall as eps grows, so bisect on eps until the model is just small enough. "
              "(Or greedy: keep removing weights from the layer whose next step costs the least loss "
              "per weight removed.) Increases are measured from each curve's 0% loss"),
-    ]),
+    ], minutes=40, objective=(
+        "turn per-layer sensitivity curves into one sparsity per layer that makes the whole model "
+        "N times smaller at the smallest predicted loss, and say why the layers end up so "
+        "different.")),
     Exercise("ex09_iterative_schedule.py", "An iterative schedule under an epoch budget (sec. 3.4)", [
         Task("geometric_keeps", ("keeps",), geometric_cases,
              "round r of R keeps the final keep fraction raised to the power r / R",
@@ -323,7 +326,10 @@ DECISION_EXERCISES = [
              "capped by max_rounds; split the budget evenly and give the leftover epochs, one each, "
              "to the last rounds, so no round gets fewer epochs than an earlier one and the total is "
              "exactly the budget"),
-    ]),
+    ], minutes=30, objective=(
+        "plan the rounds of prune -> retrain (how many, how deep each, how long each retrains) "
+        "when retraining time is fixed, and justify the plan with the paper's finding on "
+        "iterative pruning.")),
     Exercise("ex10_reading_the_mask.py", "Reading the Fig. 4 mask and the Fig. 7 gap", [
         Task("kept_per_image_row", ("kept",), image_row_cases,
              "for each of the 28 image rows: the number of kept connections, over all neurons, that "
@@ -342,6 +348,9 @@ DECISION_EXERCISES = [
              "no ink?",
              "a weight whose input pixel is always 0 gets no gradient from the data; only weight "
              "decay acts on it, shrinking it towards 0 until the magnitude threshold removes it"),
-    ]),
+    ], minutes=25, objective=(
+        "explain from the pictures *what* was pruned and *why*: which inputs lost their "
+        "connections (Fig. 4) and where the pruning threshold sat (Fig. 7), with numbers, not "
+        "impressions.")),
 ]
 """The decision exercises, registered after ex01-ex07 in :data:`minnet.exercises.cases.EXERCISES`."""

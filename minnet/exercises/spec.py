@@ -55,8 +55,15 @@ class Task:
 
 @dataclass
 class Exercise:
-    """One exercise file: its name in tutorials/exercises/, a title and its tasks."""
+    """One exercise file: its name in tutorials/exercises/, a title and its tasks.
+
+    minutes, objective: the estimated time and the learning objective, the same as the stub's
+    module docstring states ("Objective: ..." and "Time: about N minutes."), kept here too so that
+    the checker can list them after a student has overwritten the stub.
+    """
 
     filename: str
     title: str
     tasks: list = field(default_factory=list)
+    minutes: int = 0
+    objective: str = ""

@@ -27,14 +27,18 @@ def _grade(tmp_path, name, body):
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[ex.filename[:-3] for ex in EXERCISES])
 def test_every_exercise_states_objective_time_and_two_hints(exercise):
-    doc = ast.get_docstring(ast.parse((STUDENT_FOLDER / exercise.filename).read_text()))
-    lines = doc.splitlines()
-    assert any(line.startswith("Objective: ") for line in lines), exercise.filename
-    assert any(line.startswith("Time: about ") and line.endswith("minutes.") for line in lines)
+    assert exercise.objective and 5 <= exercise.minutes <= 90, exercise.filename
     for task in exercise.tasks:
         assert task.hint and task.hint_more, task.function
         for text in (task.hint, task.hint_more):     # what to compute, not the NumPy to type
             assert not any(code in text for code in ("np.", "axis=", "keepdims", "[:, ")), text
+    # The stub's docstring says the same. A student's filled-in file (or a solution copied over
+    # it) may have dropped the docstring: the spec above is what the checker lists then.
+    path = STUDENT_FOLDER / exercise.filename
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    if doc.startswith("Exercise "):
+        text = " ".join(doc.split())
+        assert f"Objective: {exercise.objective} Time: about {exercise.minutes} minutes." in text
 
 
 GREEDY = """
