@@ -28,6 +28,7 @@ from minnet.recipes import default_recipe_name, quick_overrides, recipe_changes
 from minnet.report import build_report, format_report
 from minnet.run_inputs import build_model, load_data
 from minnet.run_lock import RunLock, clear_run_outputs
+from minnet.threads import default_blas_threads
 
 _SPLIT_KEYS = ("seed", "val_size", "train_limit", "data")
 
@@ -136,7 +137,8 @@ def run_command(args, argv):
         if args.overwrite:
             clear_run_outputs(out)        # nothing of the old run survives beside the new one
         save_run_json(out / "config.json", {"command": command, "config": cfg.to_dict(),
-                                            **_exercise_record(args)})
+                                            **_exercise_record(args),
+                                            "blas_threads": default_blas_threads(cfg.batch_size)})
         return _run_locked(args, cfg, command, out)
 
 
@@ -180,6 +182,9 @@ def resume_command(args):
         if not (out / CHECKPOINT).is_file():
             raise ConfigError(f"{out} has no checkpoint to resume from; start the run again without "
                               "--resume (add --overwrite to clear the folder)")
+        for stale in out.glob("*.tmp"):     # half-written files of the killed run: never read
+            stale.unlink()
+        warn_if_threads_differ(saved, cfg, out)
         if changes:
             cfg = config_from_dict(changes, base=cfg)
             saved.setdefault("resume_changes", []).append(changes)
@@ -187,6 +192,18 @@ def resume_command(args):
             save_run_json(out / "config.json", saved)
             print(f"resuming with {changes} (recorded in config.json)", file=sys.stderr)
         return _run_locked(args, cfg, command, out)
+
+
+def warn_if_threads_differ(saved, cfg, out):
+    """Warn when the BLAS thread count that training uses differs from the one the run started
+    with (MINNET_BLAS_THREADS or the number of cores changed): a product split over another number
+    of threads rounds differently, so the resumed run is no longer bit-identical to an
+    uninterrupted one (it is still a correct run)."""
+    was, now = saved.get("blas_threads"), default_blas_threads(cfg.batch_size)
+    if was is not None and was != now:
+        print(f"warning: the run in {out} trained with {was} BLAS thread(s), this resume uses {now} "
+              f"(MINNET_BLAS_THREADS or the cores differ); its results will not be bit-identical to "
+              f"an uninterrupted run. Set MINNET_BLAS_THREADS={was} to match.", file=sys.stderr)
 
 
 def _exercise_record(args):
@@ -253,7 +270,8 @@ def _run(args, cfg, command, out, session):
     # Activations (Act%) are measured on held-out training images: the test set only gives errors.
     sample = (data[1][0] if len(data[1][0]) else data[0][0])[:1000]
     if args.command == "train":
-        (out / "dense.npz").replace(out / "model.npz")
+        if (out / "dense.npz").exists():     # else a killed run already renamed it
+            (out / "dense.npz").replace(out / "model.npz")
         (out / "pruned.npz").unlink(missing_ok=True)
         dense = model
     else:
