@@ -19,6 +19,7 @@ weights registers a decoder (:func:`register_decoder`) that turns its arrays int
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,45 @@ def _plain_arrays(arrays, source):
     return arrays
 
 
+# What reading a damaged zip can raise: a flipped bit may name an unknown compression method
+# (NotImplementedError), an encrypted member (RuntimeError) or break the deflate stream (zlib.error).
+ZIP_DAMAGE = (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, NotImplementedError,
+              RuntimeError, zlib.error)
+
+# The largest array a minnet file may hold: 4 GiB, ten times VGG-16's fc6 (411 MB in float32).
+MAX_ARRAY_BYTES = 4 << 30
+
+
+def check_npz_sizes(path, limit=MAX_ARRAY_BYTES):
+    """Read only the .npy headers of an .npz and refuse, before anything is allocated, a member
+    whose declared shape is negative, needs more bytes than the member holds, or more than
+    ``limit``. Without this, a crafted header could make numpy allocate terabytes.
+    Raises CheckpointError naming the file and member; a non-zip file is left to ``np.load``.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except ZIP_DAMAGE:
+        return                                    # np.load reports what it is
+    with archive:
+        for info in archive.infolist():
+            try:
+                with archive.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read(f)
+            except ZIP_DAMAGE as e:
+                raise CheckpointError(f"{path}: member {info.filename} is damaged ({e})") from None
+            if any(n < 0 for n in shape):
+                raise CheckpointError(f"{path}: member {info.filename} declares a negative shape "
+                                      f"{shape}")
+            nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if nbytes > min(limit, info.file_size):
+                raise CheckpointError(
+                    f"{path}: member {info.filename} declares shape {shape} ({nbytes:,} bytes) but "
+                    f"holds {info.file_size:,} (limit {limit:,}); the file is damaged or crafted")
+
+
 class open_npz:
     """``with open_npz(path) as arrays:`` gives {name: array} of an .npz, read without pickles.
 
@@ -63,12 +103,15 @@ class open_npz:
 
     def __enter__(self):
         try:
+            check_npz_sizes(self.path)
             self.npz = np.load(self.path, allow_pickle=False)
             # Reading every member up front surfaces a corrupted member here, not half-way through.
             return {k: self.npz[k] for k in self.npz.files}
+        except CheckpointError:
+            raise
         except FileNotFoundError as e:
             raise CheckpointError(f"{self.path}: {self.missing}") from e
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+        except ZIP_DAMAGE as e:
             raise CheckpointError(f"{self.path}: damaged or not an .npz file ({e})") from e
 
     def __exit__(self, *exc):
@@ -123,6 +166,10 @@ def _read_header(arrays, source):
         state = json.loads(str(arrays["layer_state"]))
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"{source}: not a minnet model file (no readable architecture: {e})") from e
+    if not (isinstance(arch, list) and all(isinstance(a, dict) for a in arch)
+            and isinstance(state, dict) and all(isinstance(s, dict) for s in state.values())):
+        raise CheckpointError(f"{source}: damaged model file (the architecture is not a list of "
+                              "layers, or the layer state not a table per layer)")
     if version == 1:
         arch, state = _upgrade_v1(arch, state)
     elif version != FORMAT_VERSION:

@@ -10,6 +10,7 @@ import numpy as np
 
 from minnet import hooks
 from minnet.config import LR_POLICIES, REGULARIZATIONS
+from minnet.errors import CheckpointError
 from minnet.kernels.dense import masked_sgd_update
 
 
@@ -170,14 +171,32 @@ class SGD:
             state[f"velocity/{layer}/{name}"] = v
         return state
 
-    def load_state_dict(self, state: dict) -> None:
-        """Restore what ``state_dict`` returned."""
-        self.iteration = int(state["iteration"])
-        self.velocity = {}
+    def load_state_dict(self, state: dict, model=None, source="optimizer state") -> None:
+        """Restore what ``state_dict`` returned, checked first: the iteration is one integer >= 0,
+        every velocity a finite float array (shaped like its parameter of ``model`` if given).
+        Raises CheckpointError naming ``source`` and the entry; nothing changes on failure."""
+        iteration = state.get("iteration")
+        if (not isinstance(iteration, np.ndarray) or iteration.shape != ()
+                or iteration.dtype.kind not in "iu" or int(iteration) < 0):
+            raise CheckpointError(f"{source}: the optimizer's 'iteration' must be one integer >= 0, "
+                                  f"got {iteration!r:.60}")
+        velocity = {}
         for key, v in state.items():
-            if key.startswith("velocity/"):
-                _, layer, name = key.split("/", 2)
-                self.velocity[(layer, name)] = np.array(v)
+            if not key.startswith("velocity/"):
+                continue
+            _, layer, name = (key.split("/", 2) + ["", ""])[:3]
+            if not isinstance(v, np.ndarray) or v.dtype.kind != "f" or not np.isfinite(v).all():
+                raise CheckpointError(f"{source}: {key} is not a finite float array")
+            if model is not None:
+                try:
+                    expected = model.layer(layer).params[name].shape
+                except (KeyError, ValueError, AttributeError):
+                    raise CheckpointError(f"{source}: {key} names no parameter of the model") from None
+                if v.shape != expected:
+                    raise CheckpointError(f"{source}: {key} has shape {v.shape}, the parameter "
+                                          f"{expected}")
+            velocity[(layer, name)] = np.array(v)
+        self.iteration, self.velocity = int(iteration), velocity
 
     def config(self) -> dict:
         """Hyper-parameters as plain data (for reports)."""

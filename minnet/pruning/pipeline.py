@@ -278,7 +278,7 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
                      make_optimizer(cfg.effective_retrain_lr(), cfg.retrain_lr_policy, cfg.momentum,
                                     cfg.retrain_regularization, cfg.retrain_reg_strength, iterations))
         if optimizer_state is not None and state.epoch > 0:
-            optimizer.load_state_dict(optimizer_state)
+            optimizer.load_state_dict(optimizer_state, model, source=str(run_dir / CHECKPOINT))
         optimizer_state = None
         entry = next((h for h in state.history if h["index"] == i), None)
         if entry is None:

@@ -29,7 +29,7 @@ import numpy as np
 
 from minnet.atomic import atomic_savez
 from minnet.errors import CheckpointError
-from minnet.io import FORMAT_VERSION, open_npz, register_decoder
+from minnet.io import FORMAT_VERSION, MAX_ARRAY_BYTES, open_npz, register_decoder
 from minnet.model import Sequential
 from minnet.sparse.csr import narrowest_unsigned_dtype
 
@@ -106,11 +106,16 @@ def _encode_weight(W, mask, bits):
 
 def _decode_weight(get, where):
     """(W float32, mask) from the arrays of one weight; ``get(key)`` reads an array or raises KeyError."""
-    shape = tuple(int(s) for s in get("shape"))
-    size = int(np.prod(shape))
-    data = np.asarray(get("data"), dtype=np.float32)
-    W, mask = np.zeros(size, dtype=np.float32), np.zeros(size, dtype=bool)
     try:
+        shape = tuple(int(s) for s in np.asarray(get("shape")).reshape(-1))
+        size = int(np.prod(shape, dtype=object))
+        # The shape is read from the file: check it before allocating the dense tensor.
+        if any(s < 0 for s in shape) or size * 4 > MAX_ARRAY_BYTES:
+            raise ValueError(f"shape {shape} is negative or larger than {MAX_ARRAY_BYTES:,} bytes")
+        data = np.asarray(get("data"), dtype=np.float32)
+        if data.ndim != 1 or not np.isfinite(data).all():
+            raise ValueError("the kept values are not a 1-D array of finite numbers")
+        W, mask = np.zeros(size, dtype=np.float32), np.zeros(size, dtype=bool)
         if "bits" in where.keys:
             bits, count = int(get("bits")), int(get("count"))
             if not 1 <= bits <= 8 or count != data.shape[0] or get("codes").size * 8 < count * bits:
@@ -137,7 +142,7 @@ def _decode_weight(get, where):
             flat = np.repeat(np.arange(rows, dtype=np.int64), np.diff(indptr)) * cols + indices
             W[flat] = data
             mask[flat] = True
-    except (ValueError, IndexError) as e:
+    except (ValueError, IndexError, TypeError) as e:
         raise CheckpointError(f"{where.source}: weight {where.name}: {e}") from e
     return W.reshape(shape), mask.reshape(shape)
 
@@ -226,8 +231,12 @@ def dense_arrays(arrays, source="arrays") -> dict:
         except KeyError as e:
             raise CheckpointError(f"{source}: weight {layer}/{name} is missing array {e}") from e
         dense[f"param/{layer}/{name}"], dense[f"mask/{layer}/{name}"] = W, mask
-    if int(dense.get("minnet_format", -1)) not in (1, FORMAT_VERSION):
-        raise CheckpointError(f"{source}: unsupported model format {dense.get('minnet_format')}")
+    try:
+        model_format = int(dense.get("minnet_format", -1))
+    except (ValueError, TypeError):
+        model_format = None
+    if model_format not in (1, FORMAT_VERSION):
+        raise CheckpointError(f"{source}: unsupported model format {dense.get('minnet_format')!s:.40}")
     return dense
 
 
