@@ -25,6 +25,18 @@ from minnet.errors import DTypeError, ShapeError
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+# The most weights one layer may have: 2^30 (4 GiB in float32), ten times VGG-16's fc6. Checked
+# before allocating, so a typo (or a crafted file's architecture) cannot ask for petabytes.
+MAX_WEIGHTS = 1 << 30
+
+
+def check_weight_count(layer, count):
+    """Raise ValueError naming ``layer`` (its describe()) if ``count`` weights exceed MAX_WEIGHTS."""
+    if count > MAX_WEIGHTS:
+        raise ValueError(f"{layer.describe()}: {count:,} weights is more than the {MAX_WEIGHTS:,} "
+                         "one layer may have; check the layer sizes")
+
+
 def check_float_array(x, where: str, dtype=None):
     """Raise a clear error unless ``x`` is a non-empty float32/float64 ndarray (of ``dtype`` if given).
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from minnet.errors import ShapeError
 from minnet.kernels.conv import col2im_t, conv_grad_to_gemm, conv_output_from_gemm, im2col
-from minnet.layers.base import Layer, check_float_array
+from minnet.layers.base import Layer, check_float_array, check_weight_count
 
 
 # The batch goes through im2col and the GEMMs in chunks of images whose col matrix takes at most
@@ -61,6 +61,8 @@ class ConvGeometry:
             raise ValueError(f"{self.describe()}: kernel_size and stride must be >= 1 and padding >= 0, "
                              f"got {self.kernel_size}, {self.stride}, {self.padding}")
         self.activation = activation
+        kh, kw = self.kernel_size
+        check_weight_count(self, self.out_channels * (self.in_channels // self.groups) * kh * kw)
 
     def geometry_config(self) -> dict:
         """The geometry as constructor arguments (the part of ``config()`` both conv layers share)."""

@@ -6,7 +6,7 @@ import numpy as np
 
 from minnet.errors import ConfigError, ShapeError
 from minnet.kernels.dense import bias_relu_forward, relu_backward
-from minnet.layers.base import Layer, check_float_array
+from minnet.layers.base import Layer, check_float_array, check_weight_count
 
 
 class Dense(Layer):
@@ -38,6 +38,7 @@ class Dense(Layer):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ConfigError(f"Dense: {what} must be a whole number >= 1, got {value!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
+        check_weight_count(self, self.in_features * self.out_features)
         self.activation = activation
         rng = np.random.default_rng(rng)
         a = np.sqrt(3.0 / self.in_features)

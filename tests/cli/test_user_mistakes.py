@@ -14,8 +14,10 @@ from idx_files import write_idx
 
 from minnet.cli import main
 from minnet.config import load_config_file
-from minnet.errors import ConfigError, MinnetError, ShapeError
+from minnet.errors import CheckpointError, ConfigError, MinnetError, ShapeError
+from minnet.io import model_to_arrays
 from minnet.layers import Dense
+from minnet.model import Sequential
 from minnet.models import lenet_300_100
 from minnet.pruning import prune_by_std, prune_model
 from minnet.train import evaluate
@@ -25,6 +27,15 @@ def _nan_weights():
     w = np.ones((3, 3), np.float32)
     w[1, 1] = np.nan
     return w
+
+
+def _absurd_architecture(tmp):
+    arrays = model_to_arrays(lenet_300_100())
+    arch = json.loads(str(arrays["architecture"]))
+    arch[1]["config"]["in_features"] = 10**12
+    arrays["architecture"] = np.array(json.dumps(arch))
+    np.savez(tmp / "absurd.npz", **arrays)
+    return tmp / "absurd.npz"
 
 
 PYTHON_CASES = [
@@ -42,6 +53,9 @@ PYTHON_CASES = [
     ("a pruning target naming no layer",
      lambda tmp: prune_model(lenet_300_100(), "sparsity", {"fcl": 0.5}), ValueError, "fcl"),
     ("--config naming a folder", lambda tmp: load_config_file(tmp), ConfigError, "--config"),
+    ("a layer too large to allocate", lambda tmp: Dense(10**7, 10**6), ValueError, "weights"),
+    ("a model file whose architecture asks for petabytes",
+     lambda tmp: Sequential.load(_absurd_architecture(tmp)), CheckpointError, "in_features"),
 ]
 
 
