@@ -152,6 +152,9 @@ def _write_atomic(path: Path, parts):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        umask = os.umask(0)                 # mkstemp makes owner-only files; use the usual mode
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             for part in parts:
                 f.write(part)
