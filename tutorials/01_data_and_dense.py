@@ -33,7 +33,6 @@ from minnet import plotting
 from minnet.data import load_mnist
 from minnet.tutorial import print_questions, tutorial_args
 
-
 # %% Options: --quick (a data slice, few epochs) or the full mode; --out, --seed
 args = tutorial_args(__doc__, quick_help="fewer gradient-check entries and training examples (CI, < 60 s)", seed=False)
 start = time.perf_counter()

@@ -49,8 +49,15 @@ import numpy as np
 
 import minnet
 from minnet import figdata, plotting
-from minnet.pruning import (adjust_dropout, geometric_sparsity_schedule, keep_ratios_to_sparsities,
-                            make_optimizer, paper_keep_ratios, prune_model, retrain)
+from minnet.pruning import (
+    adjust_dropout,
+    geometric_sparsity_schedule,
+    keep_ratios_to_sparsities,
+    make_optimizer,
+    paper_keep_ratios,
+    prune_model,
+    retrain,
+)
 from minnet.recipes import recipe as named_recipe
 from minnet.stats import format_table, layer_stats, model_totals
 from minnet.tutorial import mnist_slice, print_questions, quick_caveat, tutorial_args

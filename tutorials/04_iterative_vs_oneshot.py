@@ -41,9 +41,21 @@ import numpy as np
 
 import minnet
 from minnet import plotting
-from minnet.pruning import (geometric_sparsity_schedule, keep_ratios_to_sparsities, make_optimizer,
-                            paper_keep_ratios, prune_model, retrain)
-from minnet.tutorial import mnist_slice, print_questions, quick_caveat, tutorial_args, verdict
+from minnet.pruning import (
+    geometric_sparsity_schedule,
+    keep_ratios_to_sparsities,
+    make_optimizer,
+    paper_keep_ratios,
+    prune_model,
+    retrain,
+)
+from minnet.tutorial import (
+    mnist_slice,
+    print_questions,
+    quick_caveat,
+    tutorial_args,
+    verdict,
+)
 
 # The full mode's test errors, seed 0, (one-shot, iterative) per target (measured; the docstring
 # above and README's tutorial table). On 10,000 test images the first two gaps are within noise.

@@ -52,7 +52,13 @@ import numpy as np
 import minnet
 from minnet import figdata, plotting
 from minnet.pruning import make_optimizer, prune_model, retrain
-from minnet.tutorial import mnist_slice, print_questions, quick_caveat, tutorial_args, verdict
+from minnet.tutorial import (
+    mnist_slice,
+    print_questions,
+    quick_caveat,
+    tutorial_args,
+    verdict,
+)
 
 # name: (regulariser, strength). "L1" is the paper's comparison (the same strength as L2).
 VARIANTS = {"L2": ("l2", 5e-4), "L1": ("l1", 5e-4), "L1 weak": ("l1", 1e-4)}
@@ -144,14 +150,14 @@ def compare(mode, pct):
                        f"this run finds {winner + ' better' if winner else 'a tie'}, the full mode "
                        f"{full_winner + ' better' if full_winner else 'a tie'}",
                        f"L1 {full['L1']}% vs L2 {full['L2']}% at {pct}% pruned, "
-                       + ("no retraining" if mode == "none" else f"retrained")))
+                       + ("no retraining" if mode == "none" else "retrained")))
     return f"L1 {100 * a1:.2f}%, L2 {100 * a2:.2f}% -> {text}"
 
 
 caveat = []           # (contradicts, what this run showed, the full mode's numbers) per level
 
 print("\n== What to notice ==")
-print(f"* Dense accuracy: " + ", ".join(f"{n} {100 * a:.2f}%" for n, a in dense_acc.items())
+print("* Dense accuracy: " + ", ".join(f"{n} {100 * a:.2f}%" for n, a in dense_acc.items())
       + ". A strong L1 pushes so many weights to zero that it costs accuracy before any pruning.")
 hi = 90
 print(f"* Without retraining, at {hi}% pruned: " + compare("none", hi) + ". The paper: L1 "

@@ -34,9 +34,21 @@ import time
 
 import minnet
 from minnet import plotting
-from minnet.pruning import (adjust_dropout, keep_ratios_to_sparsities, paper_keep_ratios, prune_model,
-                            reinitialize_survivors, retrain)
-from minnet.tutorial import mnist_slice, print_questions, quick_caveat, tutorial_args, verdict
+from minnet.pruning import (
+    adjust_dropout,
+    keep_ratios_to_sparsities,
+    paper_keep_ratios,
+    prune_model,
+    reinitialize_survivors,
+    retrain,
+)
+from minnet.tutorial import (
+    mnist_slice,
+    print_questions,
+    quick_caveat,
+    tutorial_args,
+    verdict,
+)
 
 # The full mode's test errors, seed 0 (measured; README's tutorial table), on 10,000 test images:
 # keeping the survivors wins clearly; the dropout adjustment's 0.27 points are within the noise.
@@ -100,7 +112,7 @@ ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))   # outside: covers no p
 plotting.save_png(fig, args.out / "keep_vs_reinit.png")
 
 # %% B. Dropout adjustment
-print(f"\n== B. Dropout while retraining (LeNet-300-100 with dropout 0.5 after fc1 and fc2) ==")
+print("\n== B. Dropout while retraining (LeNet-300-100 with dropout 0.5 after fc1 and fc2) ==")
 dense_do = minnet.lenet_300_100(seed=args.seed, dropout=0.5)
 train(dense_do)
 pruned_do = dense_do.copy()

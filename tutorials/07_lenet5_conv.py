@@ -49,11 +49,22 @@ import numpy as np
 
 import minnet
 from minnet import figdata, plotting
-from minnet.pruning import (adjust_dropout, geometric_sparsity_schedule, make_optimizer,
-                            prune_model, retrain)
-from minnet.recipes import recipe as named_recipe
+from minnet.pruning import (
+    adjust_dropout,
+    geometric_sparsity_schedule,
+    make_optimizer,
+    prune_model,
+    retrain,
+)
 from minnet.pruning.sensitivity import sensitivity_analysis
-from minnet.tutorial import BatchTimer, mnist_slice, print_questions, quick_caveat, tutorial_args
+from minnet.recipes import recipe as named_recipe
+from minnet.tutorial import (
+    BatchTimer,
+    mnist_slice,
+    print_questions,
+    quick_caveat,
+    tutorial_args,
+)
 
 # The full mode's results, seed 0 (measured; the docstring above and README's tutorial table).
 FULL_MODE_SENSITIVITY = ("conv1 was the most sensitive layer, as in the paper's Fig. 6 (sensitivity "

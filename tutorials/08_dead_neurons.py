@@ -38,7 +38,6 @@ from minnet.pruning import prune_model, retrain
 from minnet.pruning.neurons import find_dead_neurons, remove_dead_neurons
 from minnet.tutorial import mnist_slice, print_questions, tutorial_args
 
-
 # %% Options: --quick (a data slice, few epochs) or the full mode; --out, --seed
 args = tutorial_args(__doc__, quick_help="data slice, few epochs (CI, < 60 s)", out_help="figure")
 start = time.perf_counter()

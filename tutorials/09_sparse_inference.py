@@ -38,13 +38,22 @@ from pathlib import Path
 import numpy as np
 
 import minnet
-from minnet.timing import interleaved_times, median
 from minnet.data import load_mnist
-from minnet.pruning import (keep_ratios_to_sparsities, paper_keep_ratios,
-                            prune_model, retrain)
-from minnet.sparse import (format_layer_report, layer_report, load_sparse, save_sparse,
-                           to_sparse)
+from minnet.pruning import (
+    keep_ratios_to_sparsities,
+    paper_keep_ratios,
+    prune_model,
+    retrain,
+)
+from minnet.sparse import (
+    format_layer_report,
+    layer_report,
+    load_sparse,
+    save_sparse,
+    to_sparse,
+)
 from minnet.threads import same_threads
+from minnet.timing import interleaved_times, median
 from minnet.tutorial import print_questions, tutorial_args
 
 

@@ -41,9 +41,22 @@ import numpy as np
 import minnet
 from minnet import plotting
 from minnet.data import split_validation
-from minnet.pruning import (adjust_dropout, geometric_sparsity_schedule, keep_ratios_to_sparsities,
-                            make_optimizer, paper_keep_ratios, prune_model, retrain)
-from minnet.tutorial import mnist_slice, print_questions, quick_caveat, tutorial_args, verdict
+from minnet.pruning import (
+    adjust_dropout,
+    geometric_sparsity_schedule,
+    keep_ratios_to_sparsities,
+    make_optimizer,
+    paper_keep_ratios,
+    prune_model,
+    retrain,
+)
+from minnet.tutorial import (
+    mnist_slice,
+    print_questions,
+    quick_caveat,
+    tutorial_args,
+    verdict,
+)
 
 # The full mode's validation errors, seeds 0 and 1 (measured; the docstring above and README's
 # tutorial table): probabilistic pruning is worse on both seeds, each gap within one seed's noise.

@@ -19,7 +19,7 @@ def questions_of(path):
     doc = ast.get_docstring(ast.parse(path.read_text()))
     _, found, section = doc.partition("Questions for you")
     assert found, f"{path.name}: the docstring has no 'Questions for you' section"
-    return re.findall(r"^(\d+)\. ", section, flags=re.M)
+    return re.findall(r"^(\d+)\. ", section, flags=re.MULTILINE)
 
 
 def test_there_are_ten_tutorials():
@@ -58,11 +58,11 @@ def test_every_question_has_an_answer_outside_the_students_folder():
     assert ANSWERS.is_file() and "tutorials" not in ANSWERS.relative_to(ROOT).parts
     text = ANSWERS.read_text()
     assert "git archive" in text and ":(exclude)teachers" in text       # how to hand out without it
-    sections = dict(re.findall(r"^## (\d\d): .*?\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S))
+    sections = dict(re.findall(r"^## (\d\d): .*?\n(.*?)(?=^## |\Z)", text, flags=re.MULTILINE | re.DOTALL))
     for path in TUTORIALS:
         number = path.name[:2]
         assert number in sections, f"no answers for tutorial {number}"
-        answered = re.findall(r"^(\d+)\. ", sections[number], flags=re.M)
+        answered = re.findall(r"^(\d+)\. ", sections[number], flags=re.MULTILINE)
         assert answered == questions_of(path), f"tutorial {number}: answers {answered}"
 
 
@@ -72,4 +72,4 @@ def test_quick_mode_caveats_cite_full_mode_numbers():
     for number in ("03", "04", "05", "07"):
         source = next(p for p in TUTORIALS if p.name.startswith(number)).read_text()
         assert "quick_caveat(args.quick" in source, number
-        assert re.search(r"^FULL_MODE\w* = ", source, flags=re.M), number
+        assert re.search(r"^FULL_MODE\w* = ", source, flags=re.MULTILINE), number

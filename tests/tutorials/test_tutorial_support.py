@@ -7,8 +7,15 @@ import pytest
 
 import minnet
 from minnet import tutorial
-from minnet.tutorial import (BatchTimer, mnist_slice, noise_points, print_questions, quick_caveat,
-                             tutorial_args, verdict)
+from minnet.tutorial import (
+    BatchTimer,
+    mnist_slice,
+    noise_points,
+    print_questions,
+    quick_caveat,
+    tutorial_args,
+    verdict,
+)
 
 
 def test_mnist_slice_shapes_and_flatten():
