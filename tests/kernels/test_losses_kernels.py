@@ -107,3 +107,16 @@ def test_masked_sgd_update_counts_weights_that_became_nonfinite():
     mask = np.array([True, True, True, False])
     assert K.masked_sgd_update(w, v, g, mask, 10.0, 0.0, 0.0, 0.0) == 2
     assert K.masked_sgd_update(np.ones(3), np.zeros(3), np.ones(3), np.ones(3, bool), 0.1, 0.9, 0.0, 0.0) == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("keep", [0.0, 0.08, 0.7, 1.0])
+def test_zero_pruned_matches_numpy(dtype, keep):
+    rng = np.random.default_rng(5)
+    g = rng.standard_normal(1000).astype(dtype)
+    mask = rng.random(1000) < keep
+    expected = g.copy()
+    expected[~mask] = 0.0                        # the NumPy formula the kernel replaces
+    assert K.zero_pruned(g, mask) == int((~mask).sum())
+    np.testing.assert_array_equal(g, expected)
+    assert not np.signbit(g[~mask]).any()        # +0.0, as the assignment writes
