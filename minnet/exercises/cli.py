@@ -66,7 +66,10 @@ def _error(text):
 
 def _list():
     for ex in EXERCISES:
-        print(f"{ex.filename:<32} {ex.title}")
+        time = f" (about {ex.minutes} min)" if ex.minutes else ""
+        print(f"{ex.filename:<32} {ex.title}{time}")
+        if ex.objective:
+            print(f"    objective: {ex.objective}")
         for t in ex.tasks:
             print(f"    {t.function}() -> {', '.join(t.outputs)}")
     return 0
