@@ -11,12 +11,15 @@ one-thread or the parallel kernel, whichever has been faster per unit of work la
 
 The rule (per layer shape, in :class:`ThreadChoice`):
   * each call is timed, and the running variant's seconds per multiply-add are smoothed
-    (exponential moving average, weight ``ALPHA`` for the newest call); a trial of the other
-    variant replaces that one's average;
-  * the variant with the lower average runs; the other is tried once after ``interval`` calls
-    to see whether the machine has changed. A try that loses doubles the interval (from
-    ``MIN_INTERVAL`` up to ``MAX_INTERVAL``), so on a steady machine the losing variant costs
-    under 0.2% of the calls; a try that wins switches over and resets the interval.
+    (exponential moving average, weight ``ALPHA`` for the newest call);
+  * the variant with the lower average runs; the other is tried after ``interval`` calls to see
+    whether the machine has changed. A trial is ``TRIAL_CALLS`` calls in a row and its median
+    replaces that variant's average: the first parallel call after a spell of serial ones pays
+    ~1 ms to wake Numba's sleeping threads (measured on AlexNet fc6, against 0.55 ms for the
+    whole product), which says nothing about the calls that follow it (for the same reason the
+    first call after returning from a trial is not averaged in). A trial that loses
+    doubles the interval (from ``MIN_INTERVAL`` up to ``MAX_INTERVAL``), so on a steady machine
+    the losing variant runs in under 0.3% of the calls; one that wins switches over and resets it.
 Both variants run the same row loop, so the numbers are bit-identical whichever runs: the choice
 changes speed, never results.
 
@@ -32,6 +35,7 @@ import numba
 from minnet.errors import ConfigError
 
 ALPHA = 0.25
+TRIAL_CALLS = 3
 MIN_INTERVAL = 8
 MAX_INTERVAL = 1024
 _MODES = ("auto", "1", "all")
@@ -56,36 +60,52 @@ class ThreadChoice:
     """
 
     def __init__(self):
-        self.state = {}        # key -> [avg serial s/work, avg parallel s/work, calls, next try, interval]
+        self.state = {}
 
-    def pick(self, key):
-        """0 (serial) or 1 (parallel) for the next call with this key (see the module docstring)."""
-        st = self.state.get(key)
-        if st is None:
-            return 1                                   # first call: try the parallel kernel
-        if st[0] is None:
-            return 0                                   # second call: try the serial one
-        best = 1 if st[1] <= st[0] else 0
-        st[2] += 1
-        return 1 - best if st[2] >= st[3] else best
-
-    def record(self, key, used, seconds_per_work):
-        """Fold one timed call of variant ``used`` into the averages; adjust the trial interval."""
+    def _state(self, key):
         st = self.state.get(key)
         if st is None:
             if len(self.state) > 4096:                 # many shapes seen (a sweep): start over
                 self.state.clear()
-            st = self.state[key] = [None, None, 0, MIN_INTERVAL, MIN_INTERVAL]
-        best_before = None if st[0] is None or st[1] is None else (1 if st[1] <= st[0] else 0)
-        old = st[used]
-        trial = best_before is not None and used != best_before
-        # A trial replaces the loser's average (it described the machine as it was long ago);
-        # the running variant's calls are smoothed, so one slow call moves it by ALPHA.
-        st[used] = seconds_per_work if old is None or trial else old + ALPHA * (seconds_per_work - old)
-        if trial:
-            won = (1 if st[1] <= st[0] else 0) == used
-            st[4] = MIN_INTERVAL if won else min(2 * st[4], MAX_INTERVAL)
-            st[2], st[3] = 0, st[4]
+            st = self.state[key] = {"avg": [None, None], "count": 0, "interval": MIN_INTERVAL,
+                                    "trial": None, "samples": [], "last": None}
+        return st
+
+    def pick(self, key):
+        """0 (serial) or 1 (parallel) for the next call with this key (see the module docstring)."""
+        st = self._state(key)
+        if st["trial"] is None:
+            avg = st["avg"]
+            if avg[1] is None or avg[0] is None:
+                st["trial"] = 1 if avg[1] is None else 0       # time each variant first
+            else:
+                best = 1 if avg[1] <= avg[0] else 0
+                if st["count"] < st["interval"]:           # ``interval`` calls, then a trial
+                    st["count"] += 1
+                    return best
+                st["trial"] = 1 - best
+        return st["trial"]
+
+    def record(self, key, used, seconds_per_work):
+        """Fold one timed call of variant ``used`` into the averages; adjust the trial interval."""
+        st = self._state(key)
+        avg = st["avg"]
+        switched, st["last"] = st["last"] != used, used
+        if st["trial"] != used:                        # the running variant: smoothed
+            old = avg[used]
+            if switched and old is not None:
+                return               # its first call after the other variant is a warm-up
+            avg[used] = seconds_per_work if old is None else old + ALPHA * (seconds_per_work - old)
+            return
+        st["samples"].append(seconds_per_work)
+        if len(st["samples"]) < TRIAL_CALLS:
+            return
+        explored = None not in avg                     # both known before: a real trial
+        avg[used] = sorted(st["samples"])[TRIAL_CALLS // 2]          # median of the trial
+        st["trial"], st["samples"], st["count"] = None, [], 0
+        if explored:
+            won = (1 if avg[1] <= avg[0] else 0) == used
+            st["interval"] = MIN_INTERVAL if won else min(2 * st["interval"], MAX_INTERVAL)
 
     def run(self, key, work, serial, parallel, *args):
         """Call ``serial(*args)`` or ``parallel(*args)`` (chosen by :meth:`pick`, or fixed by
