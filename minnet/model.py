@@ -11,7 +11,7 @@ import numpy as np
 from minnet import io
 from minnet.errors import DTypeError, ShapeError
 from minnet.io import FORMAT_VERSION, open_npz  # noqa: F401  (re-exported; their home is minnet.io)
-from minnet.layers.base import FLOAT_DTYPES
+from minnet.layers.base import FLOAT_DTYPES, Layer
 
 
 class Sequential:
@@ -75,6 +75,29 @@ class Sequential:
             if layer.trainable and layer.params:
                 return i
         return len(self.layers)
+
+    def frozen_prefix(self):
+        """How many of the first layers give the same output for the same input in every training
+        step, bit for bit: those below the lowest trainable layer with parameters, up to the first
+        random one (a layer that overrides ``reseed``, i.e. Dropout) or the first whose output for
+        an example depends on the rest of its batch (``batch_invariant`` False, e.g. Dense).
+        0 when the first layer is trained.
+
+        While the conv layers of LeNet-5 are frozen (the FC phase, paper sec. 3.3), conv1 -> pool1
+        -> conv2 -> pool2 -> flatten is such a prefix: ``fit`` can compute its output once
+        (``fit(..., prefix_cache=...)``) and run only the layers above it every epoch.
+        """
+        stop = self._lowest_trainable()
+        for i, layer in enumerate(self.layers[:stop]):
+            if type(layer).reseed is not Layer.reseed or not layer.batch_invariant:
+                return i
+        return stop
+
+    def forward_layers(self, x, start, stop, training=False):
+        """Run only ``layers[start:stop]`` on x (already the model's dtype); no input checks."""
+        for layer in self.layers[start:stop]:
+            x = layer.forward(x, training=training)
+        return x
 
     def predict(self, x, batch_size=1000):
         """Logits for x in batches of ``batch_size`` (inference mode: no dropout).

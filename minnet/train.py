@@ -43,7 +43,10 @@ class Callback:
         """Called after every epoch; logs has loss, train_acc, val_loss, val_acc, seconds."""
 
 
-def evaluate(model, x, y, batch_size=1000):
+EVAL_BATCH = 1000     # evaluate's batch size (a PrefixCache computes validation features in it)
+
+
+def evaluate(model, x, y, batch_size=EVAL_BATCH):
     """Mean loss and accuracy of ``model`` on (x, y) in inference mode.
 
     x: (N, ...) float, y: (N,) int. Returns {"loss": float, "accuracy": float, "error": float}.
@@ -116,11 +119,93 @@ class HistoryFile(Callback):
         atomic_write_json(self.path, self.history)
 
 
+class PrefixCache:
+    """The output of a model's frozen first layers on a data set, computed once, reused by ``fit``.
+
+    Paper sec. 3.3: retraining the FC layers with the conv layers frozen "requires less computation
+    because we don't have to back propagate through the entire network". Nor forward: the frozen
+    prefix (:meth:`minnet.model.Sequential.frozen_prefix`; for LeNet-5 conv1 -> pool1 -> conv2 ->
+    pool2 -> flatten) maps each image to the same features (N, 800) in every epoch, so ``fit`` runs
+    it once over the data and then trains only the layers above. Pass one cache to several ``fit``
+    calls (the pipeline's rounds of one phase) and it is reused while the prefix's weights, masks,
+    the data (the same array object, not changed in place), the batch size and dtype stay the same;
+    otherwise recomputed.
+
+    Results are bit-identical to the uncached path: the training features are computed in batches
+    of the training batch size with ``training=True``, the validation features in
+    :func:`evaluate`'s batches with ``training=False``, through the same layers; a matrix product's
+    entry does not depend on which other images share its batch. tests/train/test_prefix_cache.py
+    checks losses and weights after an epoch of LeNet-5 on real MNIST.
+    ``max_bytes``: larger feature sets are not cached (fit then runs every layer as usual).
+    """
+
+    def __init__(self, max_bytes=2 << 30):
+        self.max_bytes = int(max_bytes)
+        self.computed = 0            # how many times features were (re)computed, for tests/benchmarks
+        self._entries = {}
+
+    def clear(self):
+        """Forget every cached feature set (frees its memory)."""
+        self._entries.clear()
+
+    def features(self, model, stop, x, batch_size, training):
+        """``model.layers[:stop]`` applied to x (N, ...) in batches of ``batch_size``, as an
+        (N, ...) array; None when it would exceed ``max_bytes``. Cached under (training, x)."""
+        key = (bool(training), id(x))
+        fingerprint = (stop, int(batch_size), model.dtype, len(x),
+                       [(id(l), {k: p.copy() for k, p in l.params.items()},
+                         {k: m.copy() for k, m in l.masks.items()}) for l in model.layers[:stop]])
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is x and _same(entry[1], fingerprint):
+            return entry[2]
+        self._entries.pop(key, None)
+        out = None
+        dtype = model.dtype
+        for i in range(0, len(x), batch_size):
+            xb = x[i:i + batch_size]
+            if dtype is not None and xb.dtype != dtype:
+                xb = xb.astype(dtype)              # as Sequential.forward casts its input
+            h = model.forward_layers(xb, 0, stop, training=training)
+            if out is None:
+                if len(x) * h[0].nbytes > self.max_bytes:
+                    return None
+                out = np.empty((len(x),) + h.shape[1:], dtype=h.dtype)
+            out[i:i + len(h)] = h
+        self.computed += 1
+        self._entries[key] = (x, fingerprint, out)
+        return out
+
+
+def _same(a, b):
+    """Equality of two PrefixCache fingerprints (nested tuples, lists, dicts of arrays)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and np.array_equal(a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return (type(a) is type(b) and len(a) == len(b)
+                and all(_same(u, v) for u, v in zip(a, b)))
+    return a == b
+
+
+class _Above:
+    """The layers of ``model`` from ``start`` on, seen as a model (forward only), for a training
+    loop or :func:`evaluate` fed with a :class:`PrefixCache`'s features."""
+
+    def __init__(self, model, start):
+        self.model, self.start = model, start
+
+    def forward(self, x, training=False, check_finite=True):
+        """Run layers[start:] on features x."""
+        return self.model.forward_layers(x, self.start, None, training=training)
+
+
 HISTORY_KEYS = ("epoch", "loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
 
 
 def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, validation=None, callbacks=(),
-        progress=None, threads=None):
+        progress=None, threads=None, prefix_cache=None):
     """Train ``model`` with ``optimizer`` on (x, y) for ``epochs`` epochs.
 
     x: (N, ...) float32, y: (N,) int labels. Each epoch visits a fresh permutation of the N examples
@@ -135,6 +220,10 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, validation=Non
     progress: True/False, or None for "only when stderr is a terminal" (a tqdm bar with loss/acc).
     threads: BLAS threads while training (default: 1 below batch 128, else up to 4; see
     :mod:`minnet.threads`).
+    prefix_cache: a :class:`PrefixCache` (or None): when the model's first layers are frozen and
+    deterministic (:meth:`minnet.model.Sequential.frozen_prefix`), compute their output once and
+    train only the layers above it; the same numbers, bit for bit. The epoch's callbacks see
+    ``logs["val_seconds"]``, the seconds its validation took.
     Returns the history: {"epoch", "loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}
     lists, one entry per epoch.
     """
@@ -157,9 +246,29 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, validation=Non
     # Gather the next batch on a spare core, if BLAS leaves one (see _prefetched_batches).
     prefetch = n_threads < available_cores()
     with blas_threads(n_threads):
+        runner = model
+        if prefix_cache is not None and logs["start_epoch"] < epochs:
+            x, x_val, runner = _use_prefix_cache(prefix_cache, model, x, x_val, batch_size)
         _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_val, y_val, callbacks,
-                    progress, logs["history"], logs["start_epoch"], prefetch)
+                    progress, logs["history"], logs["start_epoch"], prefetch, runner)
     return logs["history"]
+
+
+def _use_prefix_cache(cache, model, x, x_val, batch_size):
+    """(x, x_val, runner) for the epoch loop: the frozen prefix's features and the layers above
+    it when the model has such a prefix and the features fit the cache; else the inputs as given
+    and the whole model (and the cache is cleared: it holds nothing this training can use)."""
+    stop = model.frozen_prefix()
+    if not any(layer.params for layer in model.layers[:stop]):
+        stop = 0                      # e.g. only a Flatten: nothing worth computing once
+    feats = cache.features(model, stop, x, batch_size, training=True) if stop else None
+    val_feats = None
+    if feats is not None and x_val is not None:
+        val_feats = cache.features(model, stop, x_val, EVAL_BATCH, training=False)
+    if feats is None or (x_val is not None and val_feats is None):
+        cache.clear()
+        return x, x_val, model
+    return feats, val_feats, _Above(model, stop)
 
 
 def _check_finite_inputs(x, chunk=8192):
@@ -203,8 +312,13 @@ def _prefetched_batches(x, y, order, batch_size, n_batches):
 
 
 def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_val, y_val, callbacks,
-                progress, history, start_epoch, prefetch):
-    """The epoch loop of :func:`fit` (split out so the BLAS thread limit wraps all of it)."""
+                progress, history, start_epoch, prefetch, runner=None):
+    """The epoch loop of :func:`fit` (split out so the BLAS thread limit wraps all of it).
+
+    ``runner`` runs the forward pass: the model, or (with a prefix cache) the layers above the
+    frozen prefix, x and x_val then being that prefix's features. Backward and the optimiser
+    always see the whole model (backward stops at the lowest trained layer anyway)."""
+    runner = model if runner is None else runner
     n = len(x)
     n_batches = (n + batch_size - 1) // batch_size
     for epoch in range(start_epoch, epochs):
@@ -219,7 +333,7 @@ def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_val, y_val, 
                    leave=False, file=sys.stderr)
         batches = (_prefetched_batches if prefetch else _batches)(x, y, order, batch_size, n_batches)
         for b, (idx, xb, yb) in enumerate(batches):
-            logits = model.forward(xb, training=True, check_finite=False)
+            logits = runner.forward(xb, training=True, check_finite=False)
             loss, dlogits = softmax_cross_entropy(logits, yb)
             model.backward(dlogits)
             lr = optimizer.lr
@@ -235,10 +349,12 @@ def _run_epochs(model, optimizer, x, y, epochs, batch_size, seed, x_val, y_val, 
         bar.close()
         logs = {"epoch": epoch + 1, "loss": total_loss / n, "train_acc": correct / n,
                 "val_loss": None, "val_acc": None, "lr": optimizer.lr}
+        val_start = time.perf_counter()
         if x_val is not None:
-            ev = evaluate(model, x_val, y_val)
+            ev = evaluate(runner, x_val, y_val)
             logs["val_loss"], logs["val_acc"] = ev["loss"], ev["accuracy"]
         logs["seconds"] = time.perf_counter() - start
+        logs["val_seconds"] = time.perf_counter() - val_start
         for k in history:
             history[k].append(logs[k])
         if progress:

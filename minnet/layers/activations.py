@@ -15,6 +15,8 @@ class ReLU(Layer):
     (Dense and Conv2D can fuse this with their bias: ``activation="relu"``.)
     """
 
+    batch_invariant = True
+
     def __init__(self, name=None):
         super().__init__(name)
         self._y = None
@@ -105,6 +107,8 @@ class Dropout(Layer):
 
 class Flatten(Layer):
     """Reshape (N, d1, d2, ...) -> (N, d1 * d2 * ...); backward reshapes back."""
+
+    batch_invariant = True
 
     def __init__(self, name=None):
         super().__init__(name)

@@ -89,6 +89,11 @@ class Layer:
     """
 
     kind = "other"
+    # True if the layer's output for one example is bit for bit the same whatever other examples
+    # share its batch (elementwise layers, pooling, Conv2D's per-image GEMMs; not Dense, whose
+    # BLAS product rounds a row differently at different places in the batch). fit's PrefixCache
+    # only caches frozen layers that are, so cached training matches uncached training exactly.
+    batch_invariant = False
 
     def __init__(self, name=None):
         self.name = name

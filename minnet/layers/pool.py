@@ -24,6 +24,8 @@ class MaxPool2D(Layer):
     for the paper's networks this gives the same shapes as Caffe (which rounds up).
     """
 
+    batch_invariant = True         # each window of each image alone
+
     def __init__(self, kernel_size, stride=None, padding=0, name=None):
         super().__init__(name)
         self.kernel_size = as_pair(kernel_size, f"{self.describe()}: kernel_size")

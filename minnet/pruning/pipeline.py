@@ -22,30 +22,23 @@ Training knows nothing about pruning: the pipeline hooks in through a ``fit`` ca
 the layers' masks.
 """
 
-import math
 import sys
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-import numpy as np
-
 from minnet.atomic import atomic_write_json
 from minnet.errors import CheckpointError, ConfigError
 from minnet.io import CHECKPOINT, load_checkpoint, save_checkpoint
 from minnet.optim import make_optimizer  # noqa: F401  (re-exported: minnet.pruning.make_optimizer)
-from minnet.pruning.allocate import (SCAN_LEVELS, allocate, curves_from_rows, quality_for_sparsity,
-                                     round_factor)
-from minnet.pruning.dropout import adjust_dropout
-from minnet.pruning.prune import (prune_model, record_original_state, reinitialize_survivors,
-                                  restore_trainable, select_layers, set_trainable_kinds)
+from minnet.pruning.prune import restore_trainable, select_layers, set_trainable_kinds
 from minnet.pruning.schedule import (check_schedule, geometric_sparsity_schedule,
                                      linear_quality_schedule)
-from minnet.pruning.sensitivity import sensitivity_analysis
+# format_scan and step_seed are re-exported: they lived here before steps.py took them.
+from minnet.pruning.steps import (PHASE_KINDS, add_seconds, format_scan, prune_step,  # noqa: F401
+                                  scan_step, step_seed, val_error)
 from minnet.torch_names import load_weights_file
-from minnet.train import Callback, Resume, evaluate, fit
-
-PHASE_KINDS = {"fc": ("fc",), "conv": ("conv",), "all": ("fc", "conv")}
+from minnet.train import Callback, PrefixCache, Resume, evaluate, fit
 
 
 def retrain(model, optimizer, x, y, *, epochs, kinds=("fc", "conv"), **fit_kwargs):
@@ -142,16 +135,14 @@ def plan_steps(cfg, model):
     return steps
 
 
-def step_seed(seed, step_index):
-    """The ``fit`` seed of one step, derived from (run seed, step index) only."""
-    return int(np.random.SeedSequence([int(seed), int(step_index)]).generate_state(1)[0])
-
-
 class _EpochCheckpoint(Callback):
-    """Checkpoint the run at the end of every epoch and record the epoch's wall time apart."""
+    """Checkpoint the run at the end of every epoch and record the epoch's wall time apart (under
+    ``kind``, e.g. "dense_epochs", its validation under "evaluation", the checkpoint's write under
+    "checkpoints")."""
 
-    def __init__(self, run_dir, state, step_index, log=None):
+    def __init__(self, run_dir, state, step_index, log=None, kind="epochs"):
         self.run_dir, self.state, self.step_index, self.log = run_dir, state, step_index, log
+        self.kind = kind
 
     def on_epoch_end(self, epoch, logs):
         if self.log is not None:     # fit prints its own line when its progress bar is on
@@ -159,7 +150,12 @@ class _EpochCheckpoint(Callback):
             self.log(f"    epoch {epoch + 1}: loss {logs['loss']:.4f}{val} ({logs['seconds']:.1f} s)")
         self.state.epoch = epoch + 1
         self.state.timing["epoch_seconds"].append(round(logs["seconds"], 3))
+        val_seconds = logs.get("val_seconds", 0.0)
+        add_seconds(self.state, self.kind, logs["seconds"] - val_seconds)
+        add_seconds(self.state, "evaluation", val_seconds)
+        start = time.perf_counter()
         save_checkpoint(self.run_dir, self.model, self.optimizer, self.state.to_json())
+        add_seconds(self.state, "checkpoints", time.perf_counter() - start)
 
 
 _HISTORY_KEYS = ("epoch", "loss", "train_acc", "val_loss", "val_acc", "lr")
@@ -206,14 +202,22 @@ class RunState:
         return cls(**data)
 
 
-def _test_error(cfg, model, x_test, y_test):
+def _test_error(cfg, model, x_test, y_test, state):
     """Test error for the report, or None when the run must not read the test set."""
-    return evaluate(model, x_test, y_test)["error"] if cfg.read_test else None
+    if not cfg.read_test:
+        return None
+    start = time.perf_counter()
+    error = evaluate(model, x_test, y_test)["error"]
+    add_seconds(state, "evaluation", time.perf_counter() - start)
+    return error
 
 
-def _val_error(model, x_val, y_val):
-    """Validation error, or None when no validation split was held out."""
-    return evaluate(model, x_val, y_val)["error"] if len(x_val) else None
+def _last_val_error(entry, model, x_val, y_val, state):
+    """The validation error after a training step: its last epoch measured it already (the same
+    model, data and :func:`evaluate`, so the same number); evaluated only if it did not."""
+    if entry["val_acc"] and entry["val_acc"][-1] is not None:
+        return 1.0 - entry["val_acc"][-1]
+    return val_error(model, x_val, y_val, state)
 
 
 def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=None, log=None,
@@ -247,14 +251,22 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
     else:
         state = RunState(timing={"epoch_seconds": [], "started": time.time()})
     wall_start = time.perf_counter()
+    # The frozen conv layers' output, computed once per FC phase (paper sec. 3.3; see PrefixCache).
+    prefix_cache = PrefixCache()
+    last_val = None            # the validation error of the model as it is now, if known
 
     while state.step < len(steps):
         i, step = state.step, steps[state.step]
         if step["step"] in ("prune", "scan"):
+            start, evaluating = time.perf_counter(), state.timing.get("seconds", {}).get("evaluation", 0)
             if step["step"] == "scan":
-                _scan_step(cfg, model, state, i, len(steps), x_val, y_val, log, scan_jobs)
+                scan_step(cfg, model, state, i, len(steps), x_val, y_val, log, scan_jobs)
             else:
-                _prune_step(cfg, model, step, state, i, x_val, y_val, log)
+                prune_step(cfg, model, step, state, i, x_val, y_val, log)
+            evaluating = state.timing["seconds"].get("evaluation", 0) - evaluating \
+                if "seconds" in state.timing else 0
+            add_seconds(state, step["step"], time.perf_counter() - start - evaluating)
+            last_val = None
             state.step, state.epoch = i + 1, 0
             save_checkpoint(run_dir, model, None, state.to_json())
             continue
@@ -264,8 +276,8 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
             # so several pruning recipes can share one dense training (or a PyTorch .safetensors).
             load_weights_file(model, cfg.dense_model)
             log(f"[{i + 1}/{len(steps)}] dense model loaded from {cfg.dense_model}")
-            state.error_before = _test_error(cfg, model, x_test, y_test)
-            state.val_error_before = _val_error(model, x_val, y_val)
+            state.error_before = _test_error(cfg, model, x_test, y_test, state)
+            state.val_error_before = last_val = val_error(model, x_val, y_val, state)
             model.save(run_dir / "dense.npz")
             state.step, state.epoch = i + 1, 0
             save_checkpoint(run_dir, model, None, state.to_json())
@@ -291,123 +303,39 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
                  f"retrain {step['phase']} round {step['round']}")
         log(f"[{i + 1}/{len(steps)}] {label}: {epochs} epochs")
         bar = sys.stderr.isatty() if progress is None else progress
-        callback = _EpochCheckpoint(run_dir, state, i, log=None if bar else log)
+        kind = "dense_epochs" if training else "retrain_epochs"
+        callback = _EpochCheckpoint(run_dir, state, i, log=None if bar else log, kind=kind)
         fit_kwargs = dict(epochs=epochs, batch_size=cfg.batch_size, seed=step_seed(cfg.seed, i),
                           validation=(x_val, y_val) if has_val else None, progress=progress,
                           callbacks=[Resume(history, state.epoch), callback])
+        start, before = time.perf_counter(), dict(state.timing.get("seconds", {}))
         if training:
             fit(model, optimizer, x, y, **fit_kwargs)
         else:
-            retrain(model, optimizer, x, y, kinds=PHASE_KINDS[step["phase"]], **fit_kwargs)
+            retrain(model, optimizer, x, y, kinds=PHASE_KINDS[step["phase"]],
+                    prefix_cache=None if finetune else prefix_cache, **fit_kwargs)
+        # What fit spent outside its epochs (e.g. computing a PrefixCache) counts as training.
+        after = state.timing.get("seconds", {})
+        inside = sum(after.get(k, 0) - before.get(k, 0) for k in (kind, "evaluation", "checkpoints"))
+        add_seconds(state, kind, time.perf_counter() - start - inside)
+        last_val = _last_val_error(entry, model, x_val, y_val, state) if has_val else None
         if training:
-            state.error_before = _test_error(cfg, model, x_test, y_test)    # reported, not used
-            state.val_error_before = _val_error(model, x_val, y_val)
+            state.error_before = _test_error(cfg, model, x_test, y_test, state)   # reported, not used
+            state.val_error_before = last_val
             model.save(run_dir / "dense.npz")
         elif finetune:
-            state.val_error_after_finetune = _val_error(model, x_val, y_val)
+            state.val_error_after_finetune = last_val
         elif state.rounds:
-            state.rounds[-1]["val_error_after_retrain"] = _val_error(model, x_val, y_val)
+            state.rounds[-1]["val_error_after_retrain"] = last_val
         state.step, state.epoch = i + 1, 0
         save_checkpoint(run_dir, model, None, state.to_json())
 
-    state.error_after = _test_error(cfg, model, x_test, y_test)
-    state.val_error_after = _val_error(model, x_val, y_val)
+    prefix_cache.clear()
+    state.error_after = _test_error(cfg, model, x_test, y_test, state)
+    state.val_error_after = last_val if last_val is not None else val_error(model, x_val, y_val, state)
     state.timing["this_session_seconds"] = round(time.perf_counter() - wall_start, 3)
     model.save(run_dir / "pruned.npz")
     return model, state
-
-
-def _scan_step(cfg, model, state, i, n_steps, x_val, y_val, log, n_jobs=1):
-    """Method "sensitivity", steps 1-3 of :mod:`minnet.pruning.allocate`: scan every layer the run
-    prunes, alone, on the validation split (Fig. 6), and give each its quality parameter q."""
-    kinds = tuple(sorted({k for phase in cfg.phases for k in PHASE_KINDS[phase]}))
-    record_original_state(model)          # std before the first prune: the unit of q
-    layers = select_layers(model, kinds)
-    log(f"[{i + 1}/{n_steps}] sensitivity scan on {len(x_val)} validation images: "
-        f"{len(layers)} layers x {len(SCAN_LEVELS)} sparsities, no retraining")
-    rows = sensitivity_analysis(model, x_val, y_val, sparsities=SCAN_LEVELS, kinds=kinds,
-                                n_jobs=n_jobs)
-    sizes = {l.name: int(l.weight.size) for l in layers}
-    alloc = allocate(curves_from_rows(rows), sizes, model.count_params(), cfg.compression)
-    per_layer = {}
-    for layer in layers:
-        s = alloc["sparsity"][layer.name]
-        q = quality_for_sparsity(layer.weight, layer.pruning_record.std_before, s)
-        per_layer[layer.name] = {"quality": q, "sparsity": s, "weights": sizes[layer.name]}
-    state.sensitivity = {"levels": list(SCAN_LEVELS), "scan": rows,
-                           "tolerance": alloc["tolerance"], "compression": cfg.compression,
-                           "predicted_compression": alloc["predicted_compression"],
-                           "layers": per_layer}
-    for line in format_scan(state.sensitivity):
-        log("    " + line)
-
-
-def format_scan(sens):
-    """The scan as text: one row per layer (validation loss increase at each level), then each
-    layer's chosen sparsity and q, most sensitive (smallest q) first."""
-    levels = sens["levels"]
-    rows = {}
-    for r in sens["scan"]:
-        rows.setdefault(r["layer"], {})[r["sparsity"]] = r["loss"]
-    shown = [lv for lv in levels if lv in (0, 50, 70, 80, 90, 95, 97, 99)]
-    lines = ["validation loss increase when pruned alone to " + ", ".join(f"{lv}%" for lv in shown)]
-    for name, by_level in rows.items():
-        lines.append(f"{name:>8}: " + " ".join(f"{by_level[lv] - by_level[0]:+7.3f}" for lv in shown))
-    lines.append(f"equal tolerated increase {sens['tolerance']:.4f} -> predicted "
-                 f"{sens['predicted_compression']:.1f}x (target {sens['compression']:g}x):")
-    for name, d in sorted(sens["layers"].items(), key=lambda kv: kv[1]["quality"]):
-        lines.append(f"{name:>8}: q = {d['quality']:.3f}, prune {100 * d['sparsity']:.1f}% "
-                     f"(keep {100 * (1 - d['sparsity']):.1f}%)")
-    return lines
-
-
-def _sensitivity_targets(cfg, model, step, state):
-    """Method "sensitivity", step 4: this round's {layer: q} = c_r x q_l, c_r solved so that the
-    phase keeps sum_l n_l keep_l^(r/R) weights (see :func:`minnet.pruning.allocate.round_factor`)."""
-    layers = [l for l in select_layers(model, PHASE_KINDS[step["phase"]])
-              if l.name in state.sensitivity["layers"]]
-    chosen = state.sensitivity["layers"]
-    frac = step["targets"]["round"] / step["targets"]["of"]
-    planned = sum(chosen[l.name]["weights"] * (1.0 - chosen[l.name]["sparsity"]) ** frac
-                  for l in layers)
-    # The nearest whole count, except in the last round, which rounds down: the final model must
-    # not keep one weight more than --compression allows.
-    last = step["targets"]["round"] == step["targets"]["of"]
-    planned = int(math.floor(planned) if last else round(planned))
-    floor = state.factors.get(step["phase"], 0.0)
-    c = round_factor([l.weight for l in layers], [l.mask for l in layers],
-                     [chosen[l.name]["quality"] for l in layers],
-                     [l.pruning_record.std_before for l in layers], planned, floor)
-    if not np.isfinite(c):
-        raise ValueError("the sensitivity scan left too few prunable weights for the target "
-                         "compression; lower --compression")
-    state.factors[step["phase"]] = c
-    # A layer with q = 0 is not pruned at all (its scan tolerated nothing).
-    return {l.name: c * chosen[l.name]["quality"] for l in layers if chosen[l.name]["quality"] > 0}
-
-
-def _prune_step(cfg, model, step, state, i, x_val, y_val, log):
-    """Prune one round: apply the targets, adjust dropout (sec. 3.2), optionally re-initialise."""
-    kinds = PHASE_KINDS[step["phase"]]
-    if cfg.method == "sensitivity":
-        method, targets = "std", _sensitivity_targets(cfg, model, step, state)
-    else:
-        method, targets = cfg.method, step["targets"]
-    target = targets["all"] if method == "global" else targets
-    kept = prune_model(model, method, target, kinds=kinds, seed=step_seed(cfg.seed, i)) \
-        if targets else {}
-    rates = adjust_dropout(model, enabled=cfg.adjust_dropout)
-    if cfg.reinit:
-        reinitialize_survivors(model, step_seed(cfg.seed, i), kinds=kinds)
-    error = _val_error(model, x_val, y_val)
-    state.rounds.append({"phase": step["phase"], "round": step["round"], "method": method,
-                           "targets": targets, "kept": kept, "dropout": rates,
-                           "val_error_after_prune": error, "val_error_after_retrain": None})
-    what = "q" if method == "std" else "target"
-    log(f"[{i + 1}] prune {step['phase']} round {step['round']}: "
-        + ", ".join((f"{n} {what} {targets[n]:.3f} " if n in targets else f"{n} ")
-                    + f"kept {100 * k:.1f}%" for n, k in kept.items())
-        + ("" if error is None else f"; validation error before retraining {100 * error:.2f}%"))
 
 
 def save_run_json(path, obj):
