@@ -31,11 +31,14 @@ class Sequential:
             seen.add(layer.name)
 
     # -- running ---------------------------------------------------------------------------------
-    def forward(self, x, training=False, check_finite=True):
-        """Run every layer. x: float array (N, ...); cast to the model's dtype if it is float64/32.
+    def forward(self, x, training=False, check_finite=True, stop=None):
+        """Run every layer (or only ``layers[:stop]``). x: float array (N, ...); cast to the model's
+        dtype if it is float64/32.
 
         Raises DTypeError for non-float input and ValueError for NaN/inf in the input.
         ``check_finite=False`` skips the NaN/inf scan (``fit`` scans its data once, not every batch).
+        ``stop``: the output of the first ``stop`` layers (a frozen prefix's features, see
+        :meth:`frozen_prefix`); :meth:`forward_layers` then runs the rest.
         """
         if not isinstance(x, np.ndarray) or x.dtype not in FLOAT_DTYPES:
             got = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
@@ -50,7 +53,7 @@ class Sequential:
         dtype = self.dtype
         if dtype is not None and x.dtype != dtype:
             x = x.astype(dtype)
-        for layer in self.layers:
+        for layer in self.layers[:stop]:
             x = layer.forward(x, training=training)
         return x
 

@@ -160,12 +160,8 @@ class PrefixCache:
             return entry[2]
         self._entries.pop(key, None)
         out = None
-        dtype = model.dtype
         for i in range(0, len(x), batch_size):
-            xb = x[i:i + batch_size]
-            if dtype is not None and xb.dtype != dtype:
-                xb = xb.astype(dtype)              # as Sequential.forward casts its input
-            h = model.forward_layers(xb, 0, stop, training=training)
+            h = model.forward(x[i:i + batch_size], training=training, check_finite=False, stop=stop)
             if out is None:
                 if len(x) * h[0].nbytes > self.max_bytes:
                     return None
@@ -189,9 +185,10 @@ def _same(a, b):
     return a == b
 
 
-class _Above:
+class LayersAbove:
     """The layers of ``model`` from ``start`` on, seen as a model (forward only), for a training
-    loop or :func:`evaluate` fed with a :class:`PrefixCache`'s features."""
+    loop or :func:`evaluate` fed with the output of the layers below (``model.forward(x,
+    stop=start)``, e.g. a :class:`PrefixCache`'s features, or the sensitivity scan's)."""
 
     def __init__(self, model, start):
         self.model, self.start = model, start
@@ -268,7 +265,7 @@ def _use_prefix_cache(cache, model, x, x_val, batch_size):
     if feats is None or (x_val is not None and val_feats is None):
         cache.clear()
         return x, x_val, model
-    return feats, val_feats, _Above(model, stop)
+    return feats, val_feats, LayersAbove(model, stop)
 
 
 def _check_finite_inputs(x, chunk=8192):

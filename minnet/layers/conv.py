@@ -93,7 +93,8 @@ class Conv2D(ConvGeometry, Layer):
     forward:  x (N, C, H, W) -> y (N, OC, OH, OW),  OH = (H + 2*ph - kh) // sh + 1 (same for OW)
       for each chunk of images (the whole batch unless its col would exceed CHUNK_BYTES):
         1. col = im2col(x)                      (C*kh*kw, N*OH*OW): each column one receptive field
-        2. z_g = W_g @ col_g for each group g   (OC, N*OH*OW): one BLAS GEMM per group and image
+        2. z_g = W_g @ col_g for each group g   (OC, N*OH*OW): one BLAS GEMM per group (and per
+                                                image when the layer is frozen and training)
         3. y = z + b, or max(z + b, 0) when activation="relu", laid out as (N, OC, OH, OW)
        i.e. y[n, k, oy, ox] = b[k] + sum_{c in group(k), i, j} W[k, c, i, j] x[n, c, oy*sh+i-ph, ox*sw+j-pw]
     backward: dout (N, OC, OH, OW) -> dx (N, C, H, W), chunk by chunk, summing dW and db
@@ -116,7 +117,19 @@ class Conv2D(ConvGeometry, Layer):
     """
 
     kind = "conv"
-    batch_invariant = True         # one GEMM per image in forward (see forward's step 2)
+
+    @property
+    def batch_invariant(self):
+        """True while the layer is frozen: then a training forward runs one GEMM per image.
+
+        Why: OpenBLAS rounds an entry of a product differently depending on where its column sits
+        (its blocking; measured: an image's conv outputs change in the last bits when it moves
+        within a batch, never when only its neighbours change). Image by image, a frozen layer's
+        output depends on the image alone, so fit's PrefixCache can compute it once per phase and
+        match the uncached path bit for bit. Trained layers keep the batched GEMM, so dense
+        training gives the same numbers as before the cache existed.
+        """
+        return not self.trainable
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
                  activation=None, rng=None, dtype=np.float32, name=None):
@@ -149,16 +162,12 @@ class Conv2D(ConvGeometry, Layer):
         for n0 in range(0, n, step):
             col = self._im2col(x[n0:n0 + step])                               # 1.
             z = np.empty((oc, col.shape[1]), dtype=W.dtype)
-            plane = oh * ow
+            # A frozen layer in training runs one GEMM per image (see batch_invariant), else one
+            # per chunk: each image's columns, or the whole chunk's.
+            width = oh * ow if training and not self.trainable else col.shape[1]
             for Wg, col_g, z_g in zip(*self._split_groups(W, col, z)):        # 2.
-                # One GEMM per image: OpenBLAS's result for a column depends on where it sits in
-                # the product (its blocking), so a batched GEMM would give an image slightly
-                # different outputs in different batches. Per image, the output depends on the
-                # image alone, so fit's PrefixCache can compute a frozen conv layer's output once
-                # and match the uncached path bit for bit; and it ran no slower (0.72 vs 0.95 ms
-                # for conv1, 2.2 vs 2.6 ms for conv2 at batch 64: each image's col stays in cache).
-                for j in range(0, col.shape[1], plane):
-                    np.matmul(Wg, col_g[:, j:j + plane], out=z_g[:, j:j + plane])
+                for j in range(0, col.shape[1], width):
+                    np.matmul(Wg, col_g[:, j:j + width], out=z_g[:, j:j + width])
             conv_output_from_gemm(z, b, self.activation == "relu", y[n0:n0 + step])   # 3.
             if training:
                 cols.append(col)

@@ -12,7 +12,7 @@ from minnet.parallel import run_jobs
 from minnet.pruning.criteria import prune_by_sparsity
 from minnet.pruning.prune import select_layers
 from minnet.threads import blas_threads
-from minnet.train import evaluate
+from minnet.train import LayersAbove, evaluate
 
 
 def _check_percentages(sparsities):
@@ -40,18 +40,27 @@ def _layer_curve(snapshot, layer_name, levels, x, y, batch_size):
     # One BLAS thread in every job: a product split over more threads rounds differently, and the
     # rows must be the same bits in this process, in a joblib worker and on a Dask worker.
     with blas_threads(1):
-        return [_level_row(snapshot, layer_name, pct, w0, std, x, y, batch_size) for pct in levels]
+        # The layers below the scanned one are the same at every level: run them once. Chunk by
+        # chunk as evaluate() would, so every level sees the very arrays it computed before.
+        start = snapshot.layers.index(original)
+        feats = x
+        if start > 0:
+            feats = np.concatenate([snapshot.forward(x[i:i + batch_size], stop=start)
+                                    for i in range(0, len(x), batch_size)])
+        return [_level_row(snapshot, layer_name, pct, w0, std, feats, y, batch_size, start)
+                for pct in levels]
 
 
-def _level_row(snapshot, layer_name, pct, w0, std, x, y, batch_size):
-    """One row: a fresh copy of ``snapshot`` with ``pct`` percent of one layer pruned, evaluated."""
+def _level_row(snapshot, layer_name, pct, w0, std, x, y, batch_size, start=0):
+    """One row: a fresh copy of ``snapshot`` with ``pct`` percent of one layer pruned, evaluated
+    (from layer ``start`` on, x being the output of the layers below it)."""
     model = snapshot.copy()                      # restore the trained weights for every level
     layer = model.layer(layer_name)
     keep = prune_by_sparsity(layer.weight, pct / 100)
     layer.prune(keep)
     pruned = np.abs(w0[~keep])
     quality = float(pruned.max()) / std if pruned.size and std > 0 else 0.0
-    ev = evaluate(model, x, y, batch_size=batch_size)
+    ev = evaluate(LayersAbove(model, start) if start else model, x, y, batch_size=batch_size)
     return {"layer": layer_name, "sparsity": pct, "quality": quality,
             "accuracy": ev["accuracy"], "loss": ev["loss"]}
 
