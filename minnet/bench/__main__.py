@@ -11,6 +11,7 @@ BENCHMARKS = {
     "sparse": "CSR vs dense products and pruned-model inference (issue #5)",
     "train": "seconds per training epoch vs baselines",
     "data": "seconds to load MNIST in a fresh process, with and without the cache",
+    "pipeline": "wall time of a whole default prune run, split by step",
 }
 
 
