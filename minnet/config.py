@@ -133,6 +133,13 @@ def check_config(cfg: RunConfig) -> RunConfig:
     for name, value in cfg.targets.items():
         if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"config key 'targets.{name}': expected a number, got {value!r}")
+        # Checked here, not at prune time, so the message names the layer (--target NAME=VALUE).
+        if cfg.method == "std" and not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"config key 'targets.{name}' (--target {name}=...): the quality q of "
+                              f"method 'std' must be a finite number > 0, got {value!r}")
+        if cfg.method in ("sparsity", "global", "probabilistic") and not 0.0 <= value < 1.0:
+            raise ConfigError(f"config key 'targets.{name}' (--target {name}=...): a sparsity (the "
+                              f"fraction of weights removed) must lie in [0, 1), got {value!r}")
     for kinds in cfg.phases:
         if kinds not in PHASES:
             raise ConfigError(f"config key 'phases': entries must be one of {list(PHASES)}, got {kinds!r}")
@@ -191,5 +198,5 @@ def load_config_file(path) -> dict:
         raise ConfigError(f"{path}: config file not found") from None
     except IsADirectoryError:
         raise ConfigError(f"--config {path} is a folder; give a TOML file of RunConfig keys") from None
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None

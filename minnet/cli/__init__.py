@@ -60,13 +60,12 @@ def main(argv=None):
             return sweep.sweep_command(args, argv)
         return run_command(args, argv)
     except KeyboardInterrupt:
-        if args.command in ("report", "export"):
-            print("interrupted", file=sys.stderr)
-        else:
-            out = args.out or f"runs/{args.command}-<model>-seed<seed>"
-            print(f"interrupted; resume with: python -m minnet {args.command} --out {out} --resume",
-                  file=sys.stderr)
-        return 130
+        return _interrupted(args)
+    except SystemError as e:
+        # Ctrl-C landing inside a Numba kernel surfaces as a SystemError around the interrupt.
+        if not isinstance(e.__cause__ or e.__context__, KeyboardInterrupt) or os.environ.get("MINNET_DEBUG"):
+            raise
+        return _interrupted(args)
     except (MinnetError, OSError, ValueError) as e:
         if os.environ.get("MINNET_DEBUG"):
             raise
@@ -74,3 +73,15 @@ def main(argv=None):
         return 2
 
 
+def _interrupted(args):
+    """Ctrl-C: say how to continue (resume only when a checkpoint exists) and return 130."""
+    if args.command in ("report", "export"):
+        print("interrupted", file=sys.stderr)
+    elif args.out and args.seeds is None and not os.path.exists(os.path.join(args.out, "checkpoint.npz")):
+        print(f"interrupted before the first checkpoint, so there is nothing to resume; start again "
+              f"with: python -m minnet {args.command} ... --out {args.out} --overwrite", file=sys.stderr)
+    else:
+        out = args.out or f"runs/{args.command}-<model>-seed<seed>"
+        print(f"interrupted; resume with: python -m minnet {args.command} --out {out} --resume",
+              file=sys.stderr)
+    return 130

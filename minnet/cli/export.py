@@ -11,8 +11,9 @@ as torch.nn.utils.prune's weight_orig + weight_mask); docs/pytorch.md loads the 
 
 from pathlib import Path
 
-from minnet.errors import RunFolderError
+from minnet.errors import ConfigError, RunFolderError
 from minnet.model import Sequential
+from minnet.run_lock import RUN_OUTPUTS
 from minnet.torch_names import save_safetensors, save_torch_npz, to_state_dict
 
 FORMATS = {"safetensors": (".safetensors", save_safetensors), "npz": (".torch.npz", save_torch_npz)}
@@ -50,6 +51,8 @@ def export_model(path, fmt="safetensors", out=None):
     out = Path(out) if out else source.with_name(source.name[:-len(source.suffix)] + suffix)
     if out.resolve() == source.resolve():
         raise ValueError(f"--out {out} is the model file being exported; choose another name")
+    if out.resolve().parent == source.resolve().parent and out.name in RUN_OUTPUTS:
+        raise ConfigError(f"--out {out} would overwrite the run's own {out.name}; choose another name")
     model = Sequential.load(source)
     save(model, out)
     return out, to_state_dict(model)

@@ -9,8 +9,9 @@ this module writes the files (atomically).
 
 from pathlib import Path
 
-from minnet import plotting
+from minnet import figdata, plotting
 from minnet.atomic import atomic_write_bytes, atomic_write_text
+from minnet.errors import RunFolderError
 from minnet.report_html import build_figures, render_html
 from minnet.run_folder import compute_sensitivity, load_run, optional_json
 
@@ -29,6 +30,13 @@ def write_report(run_dir, *, sensitivity=False, n_jobs=1, log_histograms=False, 
     if sens is None and sensitivity:
         sens = compute_sensitivity(run_dir, report, dense, n_jobs=n_jobs)
     trade = optional_json(run_dir / "tradeoff.json")
+    for name, rows, curves in (("sensitivity.json", sens, figdata.sensitivity_curves),
+                               ("tradeoff.json", trade, figdata.tradeoff_curves)):
+        try:            # the figures read these rows; a foreign or damaged file is named here
+            curves(rows) if rows else None
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise RunFolderError(f"{run_dir / name} does not hold minnet's {name[:-5]} rows "
+                                 f"({type(e).__name__}: {e}); delete or re-create it") from None
     figures = build_figures(report, dense, pruned, sens, trade, log_histograms=log_histograms)
     pngs, paths = {}, {}
     for stem, fig in figures.items():
@@ -44,7 +52,6 @@ def write_sweep_report(sweep_dir, dpi=plotting.DPI):
     Returns (path, summary). Raises RunFolderError if summary.json is unreadable or has no seeds.
     """
     from minnet.cli.sweep import FIELDS, with_stats
-    from minnet.errors import RunFolderError
     from minnet.seed_spread import plot_seed_spread
 
     sweep_dir = Path(sweep_dir)

@@ -155,6 +155,10 @@ def resume_command(args):
     """
     if not args.out:
         raise ConfigError("--resume needs --out, the folder of the run to continue")
+    for flag, given in (("--overwrite", args.overwrite), ("--config", args.config)):
+        if given:      # a resumed run keeps the settings and files it has: these would be ignored
+            raise ConfigError(f"{flag} cannot be combined with --resume: a resumed run keeps its "
+                              f"own settings and files; drop {flag}, or start a new run without --resume")
     out = Path(args.out)
     if not (out / "config.json").is_file():
         raise ConfigError(f"{out} holds no run (no config.json); start one without --resume")
@@ -162,8 +166,13 @@ def resume_command(args):
         try:
             saved = json.loads((out / "config.json").read_text())
             cfg, command = config_from_dict(saved["config"]), saved["command"]
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
+        except (json.JSONDecodeError, KeyError, TypeError, ConfigError) as e:
             raise ConfigError(f"{out / 'config.json'}: not a minnet run config ({e})") from None
+        was = shlex.split(command)[3:4]          # "python -m minnet prune ...": the subcommand
+        if was and was[0] in ("train", "prune") and was[0] != args.command:
+            # `train --resume` would rename a prune run's dense.npz and delete its pruned.npz
+            raise ConfigError(f"the run in {out} is a `{was[0]}` run; resume it with "
+                              f"python -m minnet {was[0]} --out {out} --resume")
         check_same_exercises(saved, args, out)
         changes = {}
         for key, value in vars(args).items():

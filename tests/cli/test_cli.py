@@ -237,6 +237,8 @@ def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path, capsys, monkeypatch):
     def interrupted(args, argv):
         raise KeyboardInterrupt
     monkeypatch.setattr(cli, "run_command", interrupted)
+    (tmp_path / "r").mkdir()                              # resume is offered only from a checkpoint
+    (tmp_path / "r" / "checkpoint.npz").write_bytes(b"")
     assert main(["prune", "--out", str(tmp_path / "r")]) == 130
     assert f"resume with: python -m minnet prune --out {tmp_path / 'r'} --resume" in capsys.readouterr().err
 

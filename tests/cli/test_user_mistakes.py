@@ -7,6 +7,7 @@ tests/model/ and tests/sparse/); this file is the table a reviewer reads to see 
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,6 +110,20 @@ def _truncated_checkpoint(tmp, data):
     return str(out)
 
 
+def _prune_run(tmp, data, finished=True):
+    """A prune run folder on the tiny dataset; unfinished = its report.json lost (a killed run)."""
+    run = tmp / "run"
+    assert main(["prune", "--data", str(data), *TINY, "--out", str(run)]) == 0
+    if not finished:
+        (run / "report.json").unlink()
+    return str(run)
+
+
+def _with_file(run, name, text):
+    (Path(run) / name).write_text(text)
+    return run
+
+
 TINY = ["--epochs", "1", "--retrain-epochs", "1", "--rounds", "1", "--val-size", "60",
         "--no-progress"]
 CLI_CASES = [
@@ -149,7 +164,39 @@ CLI_CASES = [
      "checkpoint.npz"),
     ("--resume of a folder with no run",
      lambda t, d: ["prune", "--out", str(t), "--resume"], "no run"),
+    # Found by the adversarial probe (notes/probe): `train --resume` on a prune run renamed its
+    # dense.npz and deleted its pruned.npz; --config and --overwrite were ignored on --resume.
+    ("train --resume of a prune run",
+     lambda t, d: ["train", "--out", _prune_run(t, d, finished=False), "--resume", "--no-progress"],
+     "`prune` run"),
+    ("--resume with --config", lambda t, d: ["prune", "--out", _prune_run(t, d, finished=False),
+                                             "--resume", "--config", _toml(t, "epochs = 9\n")],
+     "--config"),
+    ("--resume with --overwrite", lambda t, d: ["prune", "--out", _prune_run(t, d), "--resume",
+                                                "--overwrite"], "--overwrite"),
+    ("--resume of a config.json with a bad value",
+     lambda t, d: ["prune", "--out", _with_file(str(t), "config.json",
+                                                '{"command": "x", "config": {"epochs": "many"}}'),
+                   "--resume"], "config.json"),
+    ("--config naming a binary file",
+     lambda t, d: ["prune", "--data", d, *TINY, "--config", _binary(t), "--out", str(t / "o")],
+     "bin.toml"),
+    ("--target with a sparsity above 1",
+     lambda t, d: ["prune", "--data", d, *TINY, "--method", "sparsity", "--target", "fc1=1.5",
+                   "--out", str(t / "o")], "fc1"),
+    ("export --out onto the run's own dense.npz",
+     lambda t, d: ["export", "--format", "npz", "--out", str(Path(_prune_run(t, d)) / "dense.npz"),
+                   str(t / "run")], "dense.npz"),
+    ("report of a run with a foreign tradeoff.json",
+     lambda t, d: ["report", _with_file(_prune_run(t, d), "tradeoff.json", '{"points": 3}')],
+     "tradeoff.json"),
 ]
+
+
+def _binary(tmp):
+    path = tmp / "bin.toml"
+    path.write_bytes(bytes(range(256)))
+    return str(path)
 
 
 @pytest.mark.parametrize("what, build, culprit", CLI_CASES, ids=[c[0] for c in CLI_CASES])
@@ -162,3 +209,27 @@ def test_command_line_mistakes_are_one_named_line_and_exit_2(what, build, culpri
     assert len(err) >= 1 and err[-1].startswith("error: "), err
     assert "Traceback" not in "\n".join(err)
     assert culprit in err[-1], err[-1]
+
+
+@pytest.mark.parametrize("checkpointed", [True, False])
+@pytest.mark.parametrize("how", ["KeyboardInterrupt", "inside a Numba kernel"])
+def test_ctrl_c_exits_130_and_offers_resume_only_with_a_checkpoint(how, checkpointed, tmp_path,
+                                                                   capsys, monkeypatch):
+    from minnet import cli
+
+    def interrupted(args, argv):
+        if how == "KeyboardInterrupt":
+            raise KeyboardInterrupt
+        try:                        # what Numba's dispatcher raises when Ctrl-C lands in a kernel
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as e:
+            raise SystemError("CPUDispatcher(...) returned a result with an exception set") from e
+    monkeypatch.setattr(cli, "run_command", interrupted)
+    out = tmp_path / "r"
+    if checkpointed:
+        out.mkdir()
+        (out / "checkpoint.npz").write_bytes(b"")
+    assert main(["train", "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert ("--resume" in err) == checkpointed and ("--overwrite" in err) != checkpointed
