@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from minnet.atomic import atomic_write_json
 from minnet.errors import DivergenceError, ShapeError
+from minnet.layers.conv import spare_core
 from minnet.losses import softmax_cross_entropy
 from minnet.threads import available_cores, blas_threads, default_blas_threads
 
@@ -242,7 +243,7 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, validation=Non
     n_threads = threads or default_blas_threads(batch_size)
     # Gather the next batch on a spare core, if BLAS leaves one (see _prefetched_batches).
     prefetch = n_threads < available_cores()
-    with blas_threads(n_threads):
+    with blas_threads(n_threads), spare_core(prefetch):
         runner = model
         if prefix_cache is not None and logs["start_epoch"] < epochs:
             x, x_val, runner = _use_prefix_cache(prefix_cache, model, x, x_val, batch_size)
