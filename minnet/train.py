@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from minnet.atomic import atomic_write_json
 from minnet.errors import DivergenceError, ShapeError
-from minnet.layers.conv import spare_core
+from minnet.layers.base import spare_core
 from minnet.losses import softmax_cross_entropy
 from minnet.threads import available_cores, blas_threads, default_blas_threads
 

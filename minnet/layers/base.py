@@ -16,6 +16,9 @@ mask into the old one), ``n_kept``, and ``pruning_record`` (what pruning remembe
 first prune, a :class:`PruningRecord`).
 """
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +60,40 @@ def check_float_array(x, where: str, dtype=None):
         raise ShapeError(f"{where}: got a scalar; expected a batch of shape (N, ...)")
     if x.shape[0] == 0:
         raise ShapeError(f"{where}: got an empty batch (shape {x.shape}); pass at least one example")
+
+
+# A layer's backward has two independent GEMMs: the weight gradient (dW = dz^T x for Dense,
+# dz col^T for Conv2D) and the input gradient (dz W, W^T dz). While BLAS runs on one thread and a
+# core is free (fit says so through spare_core), Dense and Conv2D run the dW product on a helper
+# thread alongside the other. Each is still one single-threaded BLAS call, so the numbers are
+# bit-identical; LeNet-5's conv2 spends ~1.9 ms and fc1 ~0.8 ms of a 64-image step's ~14 ms there.
+_spare = threading.local()
+_helper = None
+
+
+@contextmanager
+def spare_core(free=True):
+    """Inside the block, backward (in this thread) may run weight-gradient products on a helper
+    thread: BLAS is limited to one thread and another core is idle (``fit`` decides)."""
+    before = getattr(_spare, "free", False)
+    _spare.free = bool(free)
+    try:
+        yield
+    finally:
+        _spare.free = before
+
+
+def spare_core_free() -> bool:
+    """True inside ``spare_core(True)`` in this thread."""
+    return getattr(_spare, "free", False)
+
+
+def helper_thread() -> ThreadPoolExecutor:
+    """The one helper thread backward hands its weight-gradient products to (created on first use)."""
+    global _helper
+    if _helper is None:
+        _helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minnet-dW")
+    return _helper
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,11 @@
 """Conv2D: 2-D convolution as im2col + one BLAS matrix product, optionally fused with ReLU."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-
 import numpy as np
 
 from minnet.errors import ShapeError
 from minnet.kernels.conv import col2im_t, conv_grad_to_gemm, conv_output_from_gemm, im2col
-from minnet.layers.base import Layer, check_float_array, check_weight_count
+from minnet.layers.base import (Layer, check_float_array, check_weight_count, helper_thread,
+                                spare_core_free)
 
 
 # The batch goes through im2col and the GEMMs in chunks of images whose col matrix takes at most
@@ -21,34 +18,6 @@ from minnet.layers.base import Layer, check_float_array, check_weight_count
 # Small chunks use the caches best, but each chunk is a threaded GEMM call, and on a busy machine
 # every such call can wait for a scheduler time slice. 32 MB is ahead of PyTorch on both.
 CHUNK_BYTES = 32 * 2**20
-
-# Backward's weight gradient dW += dz col^T and its input gradient dcol = W^T dz are independent
-# GEMMs. While BLAS runs on one thread and a core is free (``fit`` says so through
-# :func:`spare_core`), the dW product runs in a helper thread, alongside dcol and col2im. Each is
-# still one single-threaded BLAS call, so the numbers are bit-identical; LeNet-5's conv2 spends
-# ~1.9 ms of a 64-image step's ~14 ms in it.
-_spare = threading.local()
-_helper = None
-
-
-@contextmanager
-def spare_core(free=True):
-    """Inside the block, Conv2D.backward (in this thread) may run its dW product on a helper
-    thread: BLAS is limited to one thread and another core is idle (``fit`` decides)."""
-    before = getattr(_spare, "free", False)
-    _spare.free = bool(free)
-    try:
-        yield
-    finally:
-        _spare.free = before
-
-
-def _helper_pool():
-    global _helper
-    if _helper is None:
-        _helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minnet-conv-dW")
-    return _helper
-
 
 def _accumulate_dw(dW_g, col_g, dz_g):
     """dW_g[g] += (col_g[g] dz_g[g]^T)^T for every group g (backward step 2, weight part)."""
@@ -237,7 +206,7 @@ class Conv2D(ConvGeometry, Layer):
         dx = np.empty(self._x.shape, dtype=W.dtype) if need_dx else None
         step = self._images_per_chunk(plane)
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        overlap = self.trainable and dx is not None and getattr(_spare, "free", False)
+        overlap = self.trainable and dx is not None and spare_core_free()
         pending = None
         for i, n0 in enumerate(range(0, n, step)):
             # the chunk's col: kept by a training forward, recomputed after an inference one
@@ -255,7 +224,7 @@ class Conv2D(ConvGeometry, Layer):
             if overlap:                 # one chunk's dW at a time: the sums keep their order
                 if pending is not None:
                     pending.result()
-                pending = _helper_pool().submit(_accumulate_dw, dW_g, col_g, dz_g)
+                pending = helper_thread().submit(_accumulate_dw, dW_g, col_g, dz_g)
             elif self.trainable:
                 _accumulate_dw(dW_g, col_g, dz_g)
             if dx is not None:
