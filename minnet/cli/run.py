@@ -78,6 +78,8 @@ def resolve_config(args):
     if model is not None:
         values["model"] = model
     values.update(file_values)
+    if args.quick and file_values:
+        config_from_dict(values)     # the file must be valid as written, even where --quick overrides it
     if args.quick:
         values.update(quick_overrides(values.get("model", "lenet300")))
     for key, value in vars(args).items():

@@ -92,10 +92,11 @@ def round_targets(cfg, model, phase):
 def check_targets(cfg, model):
     """Refuse, before any training, targets that name no prunable layer of the model."""
     names = [l.name for l in model.prunable_layers()]
-    unknown = sorted(set(cfg.targets) - set(names) - {"all"})
+    tables = [e for e in cfg.schedule if isinstance(e, dict)] if isinstance(cfg.schedule, list) else []
+    unknown = sorted((set(cfg.targets) | {n for t in tables for n in t}) - set(names) - {"all"})
     if unknown:
-        raise ConfigError(f"targets name layers this {cfg.model} model lacks: {unknown}; its "
-                          f"prunable layers are {names}")
+        raise ConfigError(f"targets or schedule tables name layers this {cfg.model} model lacks: "
+                          f"{unknown}; its prunable layers are {names}")
 
 
 def describe_targets(cfg, model):
