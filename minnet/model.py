@@ -9,7 +9,7 @@ import copy
 import numpy as np
 
 from minnet import io
-from minnet.errors import DTypeError, ShapeError
+from minnet.errors import ConfigError, DTypeError, ShapeError
 from minnet.io import FORMAT_VERSION, open_npz  # noqa: F401  (re-exported; their home is minnet.io)
 from minnet.layers.base import FLOAT_DTYPES, Layer
 
@@ -24,6 +24,9 @@ class Sequential:
         self.layers = list(layers)
         seen = set()
         for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise ConfigError(f"Sequential: entry {i} is {layer!r}, not a layer; give layers "
+                                  "such as Dense(784, 300) or ReLU()")
             if layer.name is None:
                 layer.name = f"{type(layer).__name__.lower()}{i}"
             if layer.name in seen:

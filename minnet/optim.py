@@ -10,7 +10,7 @@ import numpy as np
 
 from minnet import hooks
 from minnet.config import LR_POLICIES, REGULARIZATIONS
-from minnet.errors import CheckpointError
+from minnet.errors import CheckpointError, ConfigError
 from minnet.kernels.dense import masked_sgd_update
 
 
@@ -118,6 +118,8 @@ class SGD:
         self.schedule = lr if callable(lr) else ConstantLR(lr)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
+        if not callable(lr) and not 0.0 <= float(lr) < float("inf"):     # NaN fails both
+            raise ConfigError(f"SGD: lr must be a finite number >= 0, got {lr}")
         if weight_decay < 0 or l1 < 0:
             raise ValueError(f"SGD: weight_decay and l1 must be >= 0, got {weight_decay}, {l1}")
         self.momentum, self.weight_decay, self.l1 = float(momentum), float(weight_decay), float(l1)

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from minnet.atomic import atomic_write_json
-from minnet.errors import DivergenceError, ShapeError
+from minnet.errors import ConfigError, DivergenceError, ShapeError
 from minnet.layers.base import spare_core
 from minnet.losses import softmax_cross_entropy
 from minnet.threads import available_cores, blas_threads, default_blas_threads
@@ -56,6 +56,8 @@ def evaluate(model, x, y, batch_size=EVAL_BATCH):
         raise ShapeError(f"evaluate: {len(x)} inputs but {len(y)} labels")
     if len(x) == 0:
         raise ShapeError("evaluate: no examples to evaluate (x is empty); check the data slice")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"evaluate: batch_size must be an integer >= 1, got {batch_size!r}")
     total_loss, correct = 0.0, 0
     for i in range(0, len(x), batch_size):
         logits = model.forward(x[i:i + batch_size], training=False)

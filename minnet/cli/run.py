@@ -102,6 +102,10 @@ def resolve_config(args):
         values[key] = value
     if args.command == "train":
         values["phases"] = []
+    model = values.get("model", "lenet300")
+    for flag, given, only in (("--hidden", args.hidden, "mlp"), ("--conv-relu", args.conv_relu, "lenet5")):
+        if given is not None and model != only:     # it would be ignored: the model has no such part
+            raise ConfigError(f"{flag} is for --model {only}; model {model} ignores it (drop {flag})")
     return config_from_dict(values)
 
 

@@ -20,6 +20,7 @@ from minnet.io import model_to_arrays
 from minnet.layers import Dense
 from minnet.model import Sequential
 from minnet.models import lenet_300_100
+from minnet.optim import SGD
 from minnet.pruning import prune_by_std, prune_model
 from minnet.train import evaluate
 
@@ -57,6 +58,13 @@ PYTHON_CASES = [
     ("a layer too large to allocate", lambda tmp: Dense(10**7, 10**6), ValueError, "weights"),
     ("a model file whose architecture asks for petabytes",
      lambda tmp: Sequential.load(_absurd_architecture(tmp)), CheckpointError, "in_features"),
+    # Found by the adversarial probe (notes/probe): accepted silently, or a foreign exception.
+    ("a negative learning rate", lambda tmp: SGD(lr=-1), ConfigError, "lr"),
+    ("a NaN learning rate", lambda tmp: SGD(lr=float("nan")), ConfigError, "lr"),
+    ("evaluate in batches of 0",
+     lambda tmp: evaluate(lenet_300_100(), np.zeros((2, 784), np.float32), np.zeros(2, int), 0),
+     ConfigError, "batch_size"),
+    ("a model of things that are not layers", lambda tmp: Sequential([3]), ConfigError, "not a layer"),
 ]
 
 
@@ -126,6 +134,7 @@ def _with_file(run, name, text):
 
 TINY = ["--epochs", "1", "--retrain-epochs", "1", "--rounds", "1", "--val-size", "60",
         "--no-progress"]
+TINY_TRAIN = ["--epochs", "1", "--val-size", "60", "--no-progress"]
 CLI_CASES = [
     # (what, argv builder (tmp folder, tiny dataset), text the one line must contain)
     ("--target on a missing layer",
@@ -187,6 +196,10 @@ CLI_CASES = [
     ("export --out onto the run's own dense.npz",
      lambda t, d: ["export", "--format", "npz", "--out", str(Path(_prune_run(t, d)) / "dense.npz"),
                    str(t / "run")], "dense.npz"),
+    ("--hidden on a model without hidden sizes",
+     lambda t, d: ["train", "--data", d, *TINY_TRAIN, "--hidden", "10,10", "--out", str(t / "o")], "--hidden"),
+    ("--conv-relu on a model without conv layers",
+     lambda t, d: ["train", "--data", d, *TINY_TRAIN, "--conv-relu", "--out", str(t / "o")], "--conv-relu"),
     ("a TOML schedule table naming a missing layer",
      lambda t, d: ["prune", "--data", d, *TINY, "--method", "sparsity", "--config",
                    _toml(t, "schedule = [{fcz = 0.5}]\n[targets]\nfc1 = 0.5\n"), "--out", str(t / "o")],
