@@ -36,7 +36,8 @@ from minnet.pruning.schedule import (check_schedule, geometric_sparsity_schedule
                                      linear_quality_schedule)
 # format_scan and step_seed are re-exported: they lived here before steps.py took them.
 from minnet.pruning.steps import (PHASE_KINDS, add_seconds, format_scan, prune_step,  # noqa: F401
-                                  scan_step, step_seed, val_error)
+                                  scan_step, step_seed)
+from minnet.pruning.steps import val_error as _timed_val_error
 from minnet.torch_names import load_weights_file
 from minnet.train import Callback, PrefixCache, Resume, evaluate, fit
 
@@ -213,6 +214,12 @@ def _test_error(cfg, model, x_test, y_test, state):
     return error
 
 
+def val_error(model, x_val, y_val, state):
+    """Validation error (None without a validation split), through this module's ``evaluate``,
+    so that every pass the pipeline itself makes over data goes through one name."""
+    return _timed_val_error(model, x_val, y_val, state, evaluate_fn=evaluate)
+
+
 def _last_val_error(entry, model, x_val, y_val, state):
     """The validation error after a training step: its last epoch measured it already (the same
     model, data and :func:`evaluate`, so the same number); evaluated only if it did not."""
@@ -263,7 +270,7 @@ def run_pipeline(cfg, model_builder, data, run_dir, *, resume=False, progress=No
             if step["step"] == "scan":
                 scan_step(cfg, model, state, i, len(steps), x_val, y_val, log, scan_jobs)
             else:
-                prune_step(cfg, model, step, state, i, x_val, y_val, log)
+                prune_step(cfg, model, step, state, i, x_val, y_val, log, val_error)
             evaluating = state.timing["seconds"].get("evaluation", 0) - evaluating \
                 if "seconds" in state.timing else 0
             add_seconds(state, step["step"], time.perf_counter() - start - evaluating)

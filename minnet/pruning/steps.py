@@ -33,12 +33,13 @@ def add_seconds(state, what, seconds):
     by_kind[what] = round(by_kind.get(what, 0.0) + seconds, 3)
 
 
-def val_error(model, x_val, y_val, state=None):
-    """Validation error, or None when no validation split was held out (timed into ``state``)."""
+def val_error(model, x_val, y_val, state=None, evaluate_fn=evaluate):
+    """Validation error, or None when no validation split was held out (timed into ``state``).
+    ``evaluate_fn``: :func:`minnet.train.evaluate` or a stand-in with its signature."""
     if not len(x_val):
         return None
     start = time.perf_counter()
-    error = evaluate(model, x_val, y_val)["error"]
+    error = evaluate_fn(model, x_val, y_val)["error"]
     if state is not None:
         add_seconds(state, "evaluation", time.perf_counter() - start)
     return error
@@ -113,7 +114,7 @@ def _sensitivity_targets(cfg, model, step, state):
     return {l.name: c * chosen[l.name]["quality"] for l in layers if chosen[l.name]["quality"] > 0}
 
 
-def prune_step(cfg, model, step, state, i, x_val, y_val, log):
+def prune_step(cfg, model, step, state, i, x_val, y_val, log, val_error_fn=val_error):
     """Prune one round: apply the targets, adjust dropout (sec. 3.2), optionally re-initialise."""
     kinds = PHASE_KINDS[step["phase"]]
     if cfg.method == "sensitivity":
@@ -126,7 +127,7 @@ def prune_step(cfg, model, step, state, i, x_val, y_val, log):
     rates = adjust_dropout(model, enabled=cfg.adjust_dropout)
     if cfg.reinit:
         reinitialize_survivors(model, step_seed(cfg.seed, i), kinds=kinds)
-    error = val_error(model, x_val, y_val, state)
+    error = val_error_fn(model, x_val, y_val, state)
     state.rounds.append({"phase": step["phase"], "round": step["round"], "method": method,
                            "targets": targets, "kept": kept, "dropout": rates,
                            "val_error_after_prune": error, "val_error_after_retrain": None})
