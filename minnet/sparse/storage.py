@@ -133,8 +133,10 @@ def _decode_weight(get, where):
         else:
             rows = shape[0]
             cols = size // rows if rows else 0
-            indptr = np.asarray(get("indptr"), dtype=np.int64)
-            indices = np.asarray(get("indices"), dtype=np.int64)
+            indptr, indices = np.asarray(get("indptr")), np.asarray(get("indices"))
+            if indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu":
+                raise ValueError("indptr and indices must be integer arrays")
+            indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
             if (indptr.shape != (rows + 1,) or indptr[0] != 0 or indptr[-1] != data.shape[0]
                     or np.any(np.diff(indptr) < 0) or indices.shape != data.shape
                     or (indices.size and indices.max() >= cols)):
