@@ -170,6 +170,15 @@ def check_config(cfg: RunConfig) -> RunConfig:
                           "split; set val_size >= 1 (default 5000) or choose another --method")
     if isinstance(cfg.schedule, str) and cfg.schedule not in SCHEDULES:
         raise ConfigError(f"config key 'schedule': {cfg.schedule!r} is not 'geometric', 'linear' or a list")
+    if isinstance(cfg.schedule, list) and cfg.phases and cfg.rounds != len(cfg.schedule):
+        raise ConfigError(f"the schedule has {len(cfg.schedule)} rounds but rounds = {cfg.rounds}; "
+                          "drop --rounds (an explicit schedule sets it) or make them agree")
+    if (cfg.method in ("std", "sparsity", "probabilistic", "global") and cfg.phases
+            and isinstance(cfg.schedule, str) and not cfg.targets):
+        example = "--target all=0.9" if cfg.method == "global" else "--target fc1=0.9"
+        raise ConfigError(f"method {cfg.method!r} prunes to the targets you give, and none was "
+                          f"given, so nothing would be pruned: add {example} (or an explicit "
+                          "--schedule), or use --method sensitivity")
     for key in ("dropout", "momentum"):
         if not 0.0 <= getattr(cfg, key) < 1.0:
             raise ConfigError(f"config key {key!r} must lie in [0, 1), got {getattr(cfg, key)}")

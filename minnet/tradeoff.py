@@ -202,6 +202,12 @@ def main(argv=None):
     if a.quick:
         a.epochs, a.retrain_epochs = 2, 1
         a.train_limit, a.test_limit = a.train_limit or 6000, a.test_limit or 2000
+    for flag, value, low in (("--epochs", a.epochs, 1), ("--retrain-epochs", a.retrain_epochs, 0),
+                             ("--train-limit", a.train_limit, 1), ("--test-limit", a.test_limit, 1)):
+        if value is not None and value < low:
+            p.error(f"{flag} must be >= {low}, got {value}")
+    if a.n_jobs == 0:
+        p.error("--n-jobs must be >= 1 (or -1 for every core), got 0")
     try:
         percents = [int(v) for v in a.percents.split(",")]
     except ValueError:

@@ -233,6 +233,9 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, validation=Non
         raise ShapeError("fit: the training set is empty")
     if batch_size < 1 or epochs < 0:
         raise ValueError(f"fit: batch_size must be >= 1 and epochs >= 0, got {batch_size}, {epochs}")
+    if not callable(getattr(optimizer, "step", None)):
+        raise ConfigError(f"fit: the optimizer must be an object with step(model), e.g. "
+                          f"minnet.SGD(lr=0.01), got {type(optimizer).__name__} {optimizer!r:.40}")
     x_val, y_val = validation if validation is not None else (None, None)
     _check_finite_inputs(x)                 # once here, so no batch needs to scan again
     if progress is None:

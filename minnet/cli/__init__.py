@@ -54,7 +54,13 @@ def main(argv=None):
             return report.run(args)
         if args.command == "export":
             return export.run(args)
+        if args.seeds is None and args.n_jobs is not None:
+            raise ConfigError("--n-jobs runs several seeds at a time: it needs --seeds (e.g. "
+                              "--seeds 0,1,2 --n-jobs 2)")
         if args.seeds is not None:
+            if args.n_jobs == 0:
+                raise ConfigError("--n-jobs must be >= 1 (or -1 for every core), got 0")
+            args.n_jobs = 1 if args.n_jobs is None else args.n_jobs
             if args.seed is not None:
                 raise ConfigError("give --seed or --seeds, not both")
             return sweep.sweep_command(args, argv)

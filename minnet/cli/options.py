@@ -84,7 +84,7 @@ def add_run_options(p, command):
     sweep = p.add_argument_group("several seeds, or a cluster")
     sweep.add_argument("--seeds", help="run once per seed, e.g. 0,1,2 or 0-4: one folder "
                        "OUT/seedS each, and OUT/summary.json with median, min and max (default: one run)")
-    sweep.add_argument("--n-jobs", dest="n_jobs", type=int, default=1,
+    sweep.add_argument("--n-jobs", dest="n_jobs", type=int,
                        help="with --seeds: how many runs at a time (default 1)")
     sweep.add_argument("--dask-scheduler", dest="dask_scheduler", metavar="ADDRESS",
                        help="send the seeds of --seeds and the sensitivity scan to this Dask "

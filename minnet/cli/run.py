@@ -102,6 +102,12 @@ def resolve_config(args):
         values[key] = value
     if args.command == "train":
         values["phases"] = []
+    elif isinstance(values.get("schedule"), list):
+        # An explicit schedule says how many rounds there are; a --rounds that disagrees is refused.
+        given = getattr(args, "rounds", None) if getattr(args, "rounds", None) is not None \
+            else file_values.get("rounds")
+        if given is None:
+            values["rounds"] = len(values["schedule"])
     model = values.get("model", "lenet300")
     for flag, given, only in (("--hidden", args.hidden, "mlp"), ("--conv-relu", args.conv_relu, "lenet5")):
         if given is not None and model != only:     # it would be ignored: the model has no such part
@@ -191,7 +197,10 @@ def resume_command(args):
                 raise ConfigError(f"{flag} {value} conflicts with the run in {out} "
                                   f"({key} = {getattr(cfg, key)!r}); a resumed run keeps its settings: "
                                   f"drop the flag, or start a new run with another --out")
-        if (out / "report.json").is_file() and not changes:
+        if (out / "report.json").is_file():
+            if changes:
+                raise ConfigError(f"{out}: this run has finished, so {changes} would change no "
+                                  "epoch; start a new run (another --out) to train with it")
             print(f"{out}: this run has finished; nothing to resume (its report is report.json)")
             return 0
         if not (out / CHECKPOINT).is_file():

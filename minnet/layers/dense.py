@@ -4,10 +4,10 @@ import numbers
 
 import numpy as np
 
-from minnet.errors import ConfigError, ShapeError
+from minnet.errors import ConfigError, DTypeError, ShapeError
 from minnet.kernels.dense import bias_relu_forward, relu_backward
-from minnet.layers.base import (Layer, check_float_array, check_weight_count, helper_thread,
-                                spare_core_free)
+from minnet.layers.base import (FLOAT_DTYPES, Layer, check_float_array, check_weight_count,
+                                helper_thread, spare_core_free)
 
 
 # The smallest dW product (multiply-adds) worth handing to the helper thread: below it the hand-off
@@ -43,6 +43,8 @@ class Dense(Layer):
             # int(2.7) would silently build a 2-input layer: only whole numbers are sizes.
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ConfigError(f"Dense: {what} must be a whole number >= 1, got {value!r}")
+        if np.dtype(dtype) not in FLOAT_DTYPES:
+            raise DTypeError(f"Dense: dtype must be float32 or float64, got {np.dtype(dtype)}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         check_weight_count(self, self.in_features * self.out_features)
         self.activation = activation

@@ -34,7 +34,8 @@ def test_config_layering_recipe_file_quick_flags(tmp_path):
     assert quick.train_limit and quick.epochs <= 2
     quick_file = resolve_config(args("prune", "--config", str(toml), "--quick"))
     assert quick_file.rounds == 2 and quick_file.targets == {"fc1": 0.9}   # --quick beats the file
-    assert resolve_config(args("prune", "--method", "sparsity", "--schedule", "0.5,0.9")).schedule == [0.5, 0.9]
+    scheduled = resolve_config(args("prune", "--method", "sparsity", "--schedule", "0.5,0.9"))
+    assert scheduled.schedule == [0.5, 0.9] and scheduled.rounds == 2     # the schedule sets rounds
     with pytest.raises(ConfigError, match="would be ignored"):
         resolve_config(args("prune", "--schedule", "0.5,0.9"))
     assert resolve_config(args("train", "--model", "lenet300")).phases == []

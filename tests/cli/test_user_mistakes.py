@@ -22,7 +22,7 @@ from minnet.model import Sequential
 from minnet.models import lenet_300_100
 from minnet.optim import SGD
 from minnet.pruning import prune_by_std, prune_model
-from minnet.train import evaluate
+from minnet.train import evaluate, fit
 
 
 def _nan_weights():
@@ -55,6 +55,10 @@ PYTHON_CASES = [
     ("a pruning target naming no layer",
      lambda tmp: prune_model(lenet_300_100(), "sparsity", {"fcl": 0.5}), ValueError, "fcl"),
     ("--config naming a folder", lambda tmp: load_config_file(tmp), ConfigError, "--config"),
+    ("a Dense layer of integers", lambda tmp: Dense(3, 3, dtype=np.int32), MinnetError, "dtype"),
+    ("fit with a string for an optimizer",
+     lambda tmp: fit(lenet_300_100(), "sgd", np.zeros((2, 784), np.float32), np.zeros(2, int),
+                     epochs=1), ConfigError, "optimizer"),
     ("a layer too large to allocate", lambda tmp: Dense(10**7, 10**6), ValueError, "weights"),
     ("a model file whose architecture asks for petabytes",
      lambda tmp: Sequential.load(_absurd_architecture(tmp)), CheckpointError, "in_features"),
@@ -132,6 +136,12 @@ def _with_file(run, name, text):
     return run
 
 
+def _finished_run(tmp, data):
+    out = tmp / "done"
+    assert main(["prune", "--data", str(data), *TINY, "--out", str(out)]) == 0
+    return str(out)
+
+
 TINY = ["--epochs", "1", "--retrain-epochs", "1", "--rounds", "1", "--val-size", "60",
         "--no-progress"]
 TINY_TRAIN = ["--epochs", "1", "--val-size", "60", "--no-progress"]
@@ -171,6 +181,16 @@ CLI_CASES = [
     ("--resume from a truncated checkpoint",
      lambda t, d: ["train", "--out", _truncated_checkpoint(t, d), "--resume", "--no-progress"],
      "checkpoint.npz"),
+    ("a per-layer method with no target",
+     lambda t, d: ["prune", "--data", d, *TINY, "--method", "sparsity", "--out", str(t / "o")],
+     "--target fc1=0.9"),
+    ("--rounds that disagrees with an explicit schedule",
+     lambda t, d: ["prune", "--data", d, *TINY, "--method", "sparsity", "--schedule", "0.5,0.9",
+                   "--out", str(t / "o")], "rounds"),
+    ("--n-jobs without --seeds",
+     lambda t, d: ["prune", "--data", d, *TINY, "--n-jobs", "2", "--out", str(t / "o")], "--seeds"),
+    ("--resume --lr on a finished run",
+     lambda t, d: ["prune", "--out", _finished_run(t, d), "--resume", "--lr", "0.001"], "finished"),
     ("--resume of a folder with no run",
      lambda t, d: ["prune", "--out", str(t), "--resume"], "no run"),
     # Found by the adversarial probe (notes/probe): `train --resume` on a prune run renamed its
