@@ -81,6 +81,18 @@ def _check(args):
         return _error(f"no exercise folder at {default_exercise_dir()} (minnet is not running "
                       "from a checkout); pass yours: python -m minnet.exercises check PATH, or set "
                       "MINNET_EXERCISES=PATH")
+    from pathlib import Path
+    known = {ex.filename for ex in EXERCISES}
+    for path in map(Path, args.paths):
+        # A typo'd path would otherwise grade as "10 files could not be checked".
+        if not path.exists():
+            return _error(f"{path}: no such file or folder")
+        if path.is_dir() and not any((path / name).is_file() for name in known):
+            return _error(f"{path} holds none of the exercise files ({min(known)} ... "
+                          f"{max(known)}); see python -m minnet.exercises list")
+        if path.is_file() and path.name not in known:
+            return _error(f"{path.name} is not an exercise file; the names are {min(known)} ... "
+                          f"{max(known)} (python -m minnet.exercises list)")
     start = time.perf_counter()
     result = check_path(*args.paths, only=args.only, allow_minnet=args.allow_minnet)
     if args.only and not result.files:
@@ -99,6 +111,8 @@ def _grade(args):
     from pathlib import Path
 
     from minnet.exercises.grade import grade_submissions, write_csv
+    if not args.timeout > 0:
+        return _error(f"--timeout must be a number of seconds > 0, got {args.timeout}")
     if not Path(args.submissions).is_dir():
         return _error(f"{args.submissions}: no such folder (expected one sub-folder per student)")
     rows = grade_submissions(args.submissions, timeout=args.timeout,

@@ -273,3 +273,20 @@ def test_ctrl_c_exits_130_and_offers_resume_only_with_a_checkpoint(how, checkpoi
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert ("--resume" in err) == checkpointed and ("--overwrite" in err) != checkpointed
+
+
+EXERCISE_CASES = [
+    ("check on a folder without exercises", lambda t: ["check", str(t)], "none of the exercise"),
+    ("check on a missing path", lambda t: ["check", str(t / "nope")], "no such file"),
+    ("check on a file that is no exercise", lambda t: ["check", _file(t)], "not an exercise file"),
+    ("grade with a negative timeout",
+     lambda t: ["grade", str(t), "--csv", str(t / "g.csv"), "--timeout", "-1"], "--timeout"),
+]
+
+
+@pytest.mark.parametrize("what, build, culprit", EXERCISE_CASES, ids=[c[0] for c in EXERCISE_CASES])
+def test_exercise_checker_mistakes_are_one_named_line(what, build, culprit, tmp_path, capsys):
+    from minnet.exercises.cli import main as exercises_main
+    assert exercises_main(build(tmp_path)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and culprit in err[0], err
