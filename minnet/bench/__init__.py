@@ -13,4 +13,16 @@ from minnet.timing import (
 )
 
 __all__ = ["calls_per_sample", "format_table", "interleaved_times", "machine_info", "median",
-           "time_per_call"]
+           "positive_int", "time_per_call"]
+
+
+def positive_int(text):
+    """argparse type for counts such as --repeats: an integer >= 1 (0 samples have no median)."""
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value

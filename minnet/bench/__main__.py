@@ -1,4 +1,4 @@
-"""``python -m minnet.bench <name> [options]``: run one benchmark (``sparse`` or ``train``).
+"""``python -m minnet.bench <name> [options]``: run one benchmark (sparse, train, conv, data, pipeline).
 
 Each benchmark lives in its own module ``minnet.bench.<name>`` with a ``main(argv)``; it is imported
 only when asked for, so one benchmark's missing dependency cannot break the others.
@@ -8,8 +8,9 @@ import importlib
 import sys
 
 BENCHMARKS = {
-    "sparse": "CSR vs dense products and pruned-model inference (issue #5)",
+    "sparse": "CSR vs dense products and pruned-model inference",
     "train": "seconds per training epoch vs baselines",
+    "conv": "LeNet-5 training epoch and inference vs PyTorch",
     "data": "seconds to load MNIST in a fresh process, with and without the cache",
     "pipeline": "wall time of a whole default prune run, split by step",
 }
@@ -17,13 +18,14 @@ BENCHMARKS = {
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in BENCHMARKS:
+    if argv and argv[0] not in BENCHMARKS and argv[0] not in ("-h", "--help"):
+        print(f"error: unknown benchmark {argv[0]!r}; choose one of {', '.join(BENCHMARKS)}",
+              file=sys.stderr)
+        return 2
+    if not argv or argv[0] in ("-h", "--help"):
         lines = [f"  {name:<8} {what}" for name, what in BENCHMARKS.items()]
         print("usage: python -m minnet.bench {" + ",".join(BENCHMARKS) + "} [options]\n"
               + "\n".join(lines), file=sys.stderr)
-        if argv and argv[0] not in ("-h", "--help"):
-            print(f"unknown benchmark {argv[0]!r}", file=sys.stderr)
-            return 2
         return 0 if argv else 2
     name = argv[0]
     try:

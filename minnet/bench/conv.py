@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from minnet.bench import positive_int
 from minnet.models import lenet5
 from minnet.optim import caffe_lenet_sgd
 from minnet.threads import blas_threads
@@ -188,7 +189,7 @@ def main(argv=None):
     """``python -m minnet.bench.conv [--repeats R] [--n-train N] [--json PATH]``."""
     parser = argparse.ArgumentParser(prog="python -m minnet.bench.conv", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=positive_int, default=3)
     parser.add_argument("--n-train", type=int, default=6400,
                         help="images per timed training pass (extrapolated to 60,000)")
     parser.add_argument("--threads", type=int, default=2, help="minnet's BLAS threads (default 2)")

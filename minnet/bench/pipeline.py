@@ -12,7 +12,7 @@ It runs exactly what a student runs, ``python -m minnet prune --model MODEL --no
     cores means other processes took part of the time, so compare runs at similar loads);
   * the numbers the run got (test and validation error before/after, parameters, compression),
     to check that a faster pipeline did not change them.
-Targets (issue #18): lenet300 <= 120 s, lenet5 <= 600 s on 2 idle cores.
+Targets: lenet300 <= 120 s, lenet5 <= 600 s on 2 idle cores.
 """
 
 import argparse

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse
 
 from minnet.atomic import atomic_write_json
-from minnet.bench import format_table, interleaved_times, machine_info, median
+from minnet.bench import format_table, interleaved_times, machine_info, median, positive_int
 from minnet.kernels.csr import csr_column_blocks, csr_matvec_parallel
 from minnet.models import lenet5, lenet_300_100
 from minnet.optim import caffe_lenet_sgd
@@ -146,7 +146,7 @@ def _time_fmt(seconds):
 def main(argv=None):
     """``python -m minnet.bench sparse [--repeats R] [--pause S] [--burst S] [--json PATH] [--no-epoch]``."""
     p = argparse.ArgumentParser(prog="python -m minnet.bench sparse", description=__doc__.split("\n")[0])
-    p.add_argument("--repeats", type=int, default=11, help="timed samples per case (default 11)")
+    p.add_argument("--repeats", type=positive_int, default=11, help="timed samples per case (default 11)")
     # OpenBLAS's threads spin for ~0.1-0.2 s after a call (measured here: a 2-thread CSR burst took
     # 4.6 ms a call right after a dense call, 2.5 ms 20 ms later, 1.25 ms after 0.2 s of quiet).
     p.add_argument("--pause", type=float, default=0.25,
@@ -236,7 +236,7 @@ def _run(args, load_before, busy):
                         "density": 0.09, "batch": 1, "backend": backend, "median_s": t,
                         "repeats": args.repeats})
 
-    print("\ntargets (issue #18):")
+    print("\ntargets:")
     by = {(r["case"], r["batch"]): r for r in rows}
     goals = {"alexnet_fc6": 6, "alexnet_fc7": 6, "vgg16_fc6": 10}
     checks = [(f"{c} batch 1: minnet vs dense >= {g}x (idle machine)", by[(c, 1)]["dense/minnet"] >= g,

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from minnet.bench import format_table, machine_info
+from minnet.bench import format_table, machine_info, positive_int
 from minnet.data import load_mnist
 from minnet.models import lenet_300_100
 from minnet.optim import caffe_lenet_sgd
@@ -118,7 +118,7 @@ def main(argv=None):
     """Entry point: ``python -m minnet.bench train [--repeats R] [--json PATH] [--no-conv]``."""
     parser = argparse.ArgumentParser(prog="python -m minnet.bench train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=positive_int, default=3)
     parser.add_argument("--json", help="also write the rows and machine info to this file")
     parser.add_argument("--no-conv", action="store_true", help="skip the LeNet-5 rows")
     args = parser.parse_args(argv)

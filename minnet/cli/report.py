@@ -11,7 +11,7 @@ from pathlib import Path
 
 from minnet import figdata, plotting
 from minnet.atomic import atomic_write_bytes, atomic_write_text
-from minnet.errors import RunFolderError
+from minnet.errors import ConfigError, RunFolderError
 from minnet.report_html import build_figures, render_html
 from minnet.run_folder import compute_sensitivity, load_run, optional_json
 
@@ -87,6 +87,8 @@ def add_parser(subparsers):
 
 def run(args):
     """Run ``report`` from parsed arguments; print where the page went. Returns 0."""
+    if args.n_jobs == 0 or args.n_jobs < -1:
+        raise ConfigError(f"--n-jobs must be >= 1 (or -1 for every core), got {args.n_jobs}")
     if (Path(args.run_dir) / "summary.json").exists():
         from minnet.cli.sweep import format_summary
         path, summary = write_sweep_report(args.run_dir)
