@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from minnet import data_cache
-from minnet.errors import DataError
+from minnet.errors import ConfigError, DataError
 
 # IDX dtype code -> big-endian NumPy dtype (">" = big-endian; single bytes have no byte order).
 IDX_DTYPES = {
@@ -192,7 +192,7 @@ def load_idx_dataset(directory, expected_sha256=None, normalize=True, cache=Fals
     expected_sha256 = dict(expected_sha256 or {})
     unknown = set(expected_sha256) - set(IDX_FILE_NAMES)
     if unknown:  # a typo in a key would otherwise silently skip that file's check
-        raise ValueError(f"expected_sha256 has unknown file names {sorted(unknown)}; "
+        raise ConfigError(f"expected_sha256 has unknown file names {sorted(unknown)}; "
                          f"valid names are {list(IDX_FILE_NAMES)} (without .gz)")
     # Find all four files before decompressing anything, so a missing file is reported at once.
     paths = {name: _find_idx_file(directory, name) for name in IDX_FILE_NAMES}

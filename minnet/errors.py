@@ -45,3 +45,18 @@ class MissingDependencyError(MinnetError, ImportError):
 class ExerciseError(MinnetError, ValueError):
     """A student's exercise function, run in the real pipeline (--use-exercises), is missing,
     unfinished or wrong; the message names the exercise file and function to fix."""
+
+
+class LayerKindError(MinnetError, TypeError):
+    """A layer was asked for something its kind does not have (e.g. the weight of a ReLU)."""
+
+
+class LayerNameError(MinnetError, KeyError):
+    """A layer or parameter name the model does not have (the message lists the ones it has)."""
+
+    def __str__(self):            # KeyError would print the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class OrderError(MinnetError, RuntimeError):
+    """A method called out of order, e.g. a layer's backward before its forward."""

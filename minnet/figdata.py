@@ -17,6 +17,8 @@ Figures (Han et al. 2015):
 
 import numpy as np
 
+from minnet.errors import ConfigError
+
 IMAGE_SIDE = 28          # MNIST images are 28 x 28; fc1 of LeNet-300-100 sees them flattened
 
 
@@ -39,7 +41,7 @@ def weight_histograms(stages, bins=60, layers=None):
     out: otherwise one bar at 0 would dwarf the rest).
     """
     if not stages:
-        raise ValueError("weight_histograms: give at least one stage")
+        raise ConfigError("weight_histograms: give at least one stage")
     first = next(iter(stages.values()))
     names = layers or [l.name for l in first.prunable_layers()]
     result = {}
@@ -84,7 +86,7 @@ def fig4_mask_image(mask):
     """
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2 or mask.shape[1] != IMAGE_SIDE * IMAGE_SIDE:
-        raise ValueError(f"fig4_mask_image: expected a (units, 784) mask, got {mask.shape}")
+        raise ConfigError(f"fig4_mask_image: expected a (units, 784) mask, got {mask.shape}")
     return mask.copy()
 
 

@@ -19,7 +19,10 @@ engine's own function. This module imports nothing from minnet, so any core modu
 (the face, e.g. :mod:`minnet.exercises.use`, is what fills it).
 """
 
+
 from contextlib import contextmanager
+
+from minnet.errors import ConfigError
 
 HOOK_POINTS = ("std_mask", "masked_sgd", "csr_forward_t")
 
@@ -42,7 +45,7 @@ def replaced(**functions):
     """
     unknown = sorted(set(functions) - set(HOOK_POINTS))
     if unknown:
-        raise ValueError(f"unknown hook point(s) {unknown}; choose from {list(HOOK_POINTS)}")
+        raise ConfigError(f"unknown hook point(s) {unknown}; choose from {list(HOOK_POINTS)}")
     missing = object()
     before = {name: IMPLEMENTATIONS.get(name, missing) for name in functions}
     IMPLEMENTATIONS.update(functions)

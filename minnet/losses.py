@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from minnet.errors import ShapeError
+from minnet.errors import ConfigError, DTypeError, ShapeError
 from minnet.kernels.loss import softmax_xent
 from minnet.layers.base import check_float_array
 
@@ -26,10 +26,10 @@ def softmax_cross_entropy(logits, y):
     if y.shape != (n,):
         raise ShapeError(f"softmax_cross_entropy: labels must have shape ({n},), got {y.shape}")
     if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"softmax_cross_entropy: labels must be integers, got dtype {y.dtype}")
+        raise DTypeError(f"softmax_cross_entropy: labels must be integers, got dtype {y.dtype}")
     dlogits = np.empty_like(logits)
     loss, bad_row = softmax_xent(np.ascontiguousarray(logits), y, dlogits)
     if bad_row >= 0:
-        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {c}), "
+        raise ConfigError(f"softmax_cross_entropy: labels must lie in [0, {c}), "
                          f"got {y[bad_row]} at row {bad_row} (values from {y.min()} to {y.max()})")
     return float(loss), dlogits

@@ -9,7 +9,7 @@ import copy
 import numpy as np
 
 from minnet import io
-from minnet.errors import ConfigError, DTypeError, ShapeError
+from minnet.errors import ConfigError, DTypeError, LayerNameError, ShapeError
 from minnet.io import FORMAT_VERSION, open_npz  # noqa: F401  (re-exported; their home is minnet.io)
 from minnet.layers.base import FLOAT_DTYPES, Layer
 
@@ -30,7 +30,7 @@ class Sequential:
             if layer.name is None:
                 layer.name = f"{type(layer).__name__.lower()}{i}"
             if layer.name in seen:
-                raise ValueError(f"Sequential: two layers are named {layer.name!r}; names must be unique")
+                raise ConfigError(f"Sequential: two layers are named {layer.name!r}; names must be unique")
             seen.add(layer.name)
 
     # -- running ---------------------------------------------------------------------------------
@@ -51,7 +51,7 @@ class Sequential:
             raise ShapeError(f"model input must be a non-empty batch (N, ...), got shape {x.shape}")
         if check_finite and not np.isfinite(x).all():
             bad = np.argwhere(~np.isfinite(x))[0]
-            raise ValueError(f"model input contains NaN or inf (first at index {tuple(bad)}); "
+            raise ConfigError(f"model input contains NaN or inf (first at index {tuple(bad)}); "
                              "clean the data before training or inference")
         dtype = self.dtype
         if dtype is not None and x.dtype != dtype:
@@ -132,7 +132,7 @@ class Sequential:
         for layer in self.layers:
             if layer.name == name:
                 return layer
-        raise KeyError(f"no layer named {name!r}; layers: {[l.name for l in self.layers]}")
+        raise LayerNameError(f"no layer named {name!r}; layers: {[l.name for l in self.layers]}")
 
     def count_params(self, nonzero=False):
         """Number of parameters (weights + biases); with nonzero=True only the nonzero ones."""

@@ -8,6 +8,7 @@ import numpy as np
 
 from minnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from minnet.model import Sequential
+from minnet.errors import ConfigError
 
 
 def lenet_300_100(seed=0, dropout=0.0, dtype=np.float32):
@@ -76,7 +77,7 @@ def mlp(hidden=(500, 150), in_features=784, classes=10, seed=0, dropout=0.0, dty
     """
     sizes = [int(in_features), *(int(h) for h in hidden), int(classes)]
     if any(s < 1 for s in sizes) or any(not float(h).is_integer() for h in hidden):
-        raise ValueError(f"mlp: layer sizes must be positive integers, got {sizes}")
+        raise ConfigError(f"mlp: layer sizes must be positive integers, got {sizes}")
     n = len(sizes) - 1
     seeds = np.random.SeedSequence(seed).spawn(2 * n)
     layers = [Flatten(name="flatten")]

@@ -33,7 +33,7 @@ class StepLR:
 
     def __init__(self, base_lr, step_size, gamma=0.1):
         if step_size < 1:
-            raise ValueError(f"StepLR: step_size must be >= 1 iteration, got {step_size}")
+            raise ConfigError(f"StepLR: step_size must be >= 1 iteration, got {step_size}")
         self.base_lr, self.step_size, self.gamma = float(base_lr), int(step_size), float(gamma)
 
     def __call__(self, iteration):
@@ -74,7 +74,7 @@ class CosineLR:
 
     def __init__(self, base_lr, total_iterations):
         if total_iterations < 1:
-            raise ValueError(f"CosineLR: total_iterations must be >= 1, got {total_iterations}")
+            raise ConfigError(f"CosineLR: total_iterations must be >= 1, got {total_iterations}")
         self.base_lr, self.total_iterations = float(base_lr), int(total_iterations)
 
     def __call__(self, iteration):
@@ -92,7 +92,7 @@ def make_schedule(config: dict):
     policy = config.pop("policy", "constant")
     classes = {"constant": ConstantLR, "step": StepLR, "inv": InvLR, "cosine": CosineLR}
     if policy not in classes:
-        raise ValueError(f"unknown learning-rate policy {policy!r}; choose from {sorted(classes)}")
+        raise ConfigError(f"unknown learning-rate policy {policy!r}; choose from {sorted(classes)}")
     return classes[policy](**config)
 
 
@@ -117,11 +117,11 @@ class SGD:
     def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0, l1=0.0):
         self.schedule = lr if callable(lr) else ConstantLR(lr)
         if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
+            raise ConfigError(f"SGD: momentum must be in [0, 1), got {momentum}")
         if not callable(lr) and not 0.0 <= float(lr) < float("inf"):     # NaN fails both
             raise ConfigError(f"SGD: lr must be a finite number >= 0, got {lr}")
         if weight_decay < 0 or l1 < 0:
-            raise ValueError(f"SGD: weight_decay and l1 must be >= 0, got {weight_decay}, {l1}")
+            raise ConfigError(f"SGD: weight_decay and l1 must be >= 0, got {weight_decay}, {l1}")
         self.momentum, self.weight_decay, self.l1 = float(momentum), float(weight_decay), float(l1)
         self.iteration = 0
         # (layer name, param name) of the first parameter the last step made NaN/inf, else None.
@@ -218,12 +218,12 @@ def make_optimizer(lr, policy, momentum, regularization, strength, total_iterati
         schedule = ConstantLR(lr)
     elif policy == "cosine":
         if total_iterations is None:
-            raise ValueError("make_optimizer: policy 'cosine' needs total_iterations")
+            raise ConfigError("make_optimizer: policy 'cosine' needs total_iterations")
         schedule = CosineLR(lr, total_iterations)
     else:
-        raise ValueError(f"lr policy must be one of {list(LR_POLICIES)}, got {policy!r}")
+        raise ConfigError(f"lr policy must be one of {list(LR_POLICIES)}, got {policy!r}")
     if regularization not in REGULARIZATIONS:
-        raise ValueError(f"regularization must be one of {list(REGULARIZATIONS)}, got {regularization!r}")
+        raise ConfigError(f"regularization must be one of {list(REGULARIZATIONS)}, got {regularization!r}")
     return SGD(schedule, momentum=momentum,
                weight_decay=strength if regularization == "l2" else 0.0,
                l1=strength if regularization == "l1" else 0.0)

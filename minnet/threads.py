@@ -20,6 +20,8 @@ from contextlib import contextmanager
 import numba
 from threadpoolctl import threadpool_limits
 
+from minnet.errors import ConfigError
+
 LARGE_BATCH = 128        # from this batch size on, BLAS gets more than one thread by default
 MAX_AUTO_THREADS = 4     # the MNIST networks' products are too small to split further
 
@@ -43,9 +45,9 @@ def default_blas_threads(batch_size=None) -> int:
     try:
         n = int(value)
     except ValueError:
-        raise ValueError(f"MINNET_BLAS_THREADS must be an integer >= 1, got {value!r}") from None
+        raise ConfigError(f"MINNET_BLAS_THREADS must be an integer >= 1, got {value!r}") from None
     if n < 1:
-        raise ValueError(f"MINNET_BLAS_THREADS must be an integer >= 1, got {n}")
+        raise ConfigError(f"MINNET_BLAS_THREADS must be an integer >= 1, got {n}")
     return n
 
 

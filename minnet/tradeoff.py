@@ -35,7 +35,7 @@ import sys
 import numpy as np
 
 from minnet.atomic import atomic_write_json
-from minnet.errors import MinnetError
+from minnet.errors import ConfigError, MinnetError
 from minnet.models import lenet_300_100
 from minnet.optim import caffe_lenet_sgd
 from minnet.parallel import jobs_for, run_jobs, sweep_backend
@@ -55,10 +55,10 @@ def _check_percents(percents):
     levels = sorted(set(percents))
     for p in levels:
         if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not 0 <= p < 100:
-            raise ValueError(f"percentages pruned are integers in [0, 100), got {p!r} "
+            raise ConfigError(f"percentages pruned are integers in [0, 100), got {p!r} "
                              "(integers keep result keys exact, unlike np.arange floats)")
     if not levels:
-        raise ValueError("give at least one percentage to prune")
+        raise ConfigError("give at least one percentage to prune")
     return [int(p) for p in levels]
 
 
@@ -135,7 +135,7 @@ def tradeoff_sweep(models, train, test, percents=DEFAULT_PERCENTS, *, retrain_ep
     levels = _check_percents(percents)
     unknown = set(models) - {"l1", "l2"}
     if unknown or not models:
-        raise ValueError(f"models maps 'l1'/'l2' to trained models, got keys {sorted(models)}")
+        raise ConfigError(f"models maps 'l1'/'l2' to trained models, got keys {sorted(models)}")
     settings = {"retrain_epochs": int(retrain_epochs), "retrain_lr": float(retrain_lr),
                 "strengths": {**DEFAULT_STRENGTHS, **(strengths or {})}, "seed": int(seed),
                 "batch_size": int(batch_size), "iterative": [r for r in iterative if r in models]}
@@ -169,7 +169,7 @@ def run_tradeoff(*, epochs=3, retrain_epochs=1, percents=DEFAULT_PERCENTS, train
     strengths = {**DEFAULT_STRENGTHS, **(strengths or {})}
     for reg, value in strengths.items():
         if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0):
-            raise ValueError(f"{reg} strength must be a finite number >= 0, got {value!r}")
+            raise ConfigError(f"{reg} strength must be a finite number >= 0, got {value!r}")
     models = {reg: train_dense(reg, x, y, epochs=epochs, seed=seed, strength=strengths[reg])
               for reg in ("l1", "l2")}
     result = tradeoff_sweep(models, (x, y), (xt, yt), percents, retrain_epochs=retrain_epochs,

@@ -232,7 +232,7 @@ def fit(model, optimizer, x, y, *, epochs, batch_size=64, seed=0, validation=Non
     if len(x) == 0:
         raise ShapeError("fit: the training set is empty")
     if batch_size < 1 or epochs < 0:
-        raise ValueError(f"fit: batch_size must be >= 1 and epochs >= 0, got {batch_size}, {epochs}")
+        raise ConfigError(f"fit: batch_size must be >= 1 and epochs >= 0, got {batch_size}, {epochs}")
     if not callable(getattr(optimizer, "step", None)):
         raise ConfigError(f"fit: the optimizer must be an object with step(model), e.g. "
                           f"minnet.SGD(lr=0.01), got {type(optimizer).__name__} {optimizer!r:.40}")
@@ -281,7 +281,7 @@ def _check_finite_inputs(x, chunk=8192):
         if bad.any():
             first = np.argwhere(bad)[0]
             first[0] += start
-            raise ValueError(f"fit: the training inputs contain NaN or inf (first at index "
+            raise ConfigError(f"fit: the training inputs contain NaN or inf (first at index "
                              f"{tuple(int(i) for i in first)}); clean the data before training")
 
 

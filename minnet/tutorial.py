@@ -28,6 +28,7 @@ import numpy as np
 
 from minnet.data import load_mnist
 from minnet.train import Callback
+from minnet.errors import ConfigError
 
 NOTEBOOK_ARGS_ENV = "MINNET_TUTORIAL_ARGS"
 _TUTORIALS_DIR = Path(__file__).resolve().parent.parent / "tutorials"
@@ -118,7 +119,7 @@ class BatchTimer(Callback):
         """Median seconds per batch, leaving out the first 3 (compilation, thread start-up)."""
         steady = self.seconds[3:] or self.seconds
         if not steady:
-            raise ValueError("BatchTimer: no batch was timed (pass it to fit(callbacks=[...]))")
+            raise ConfigError("BatchTimer: no batch was timed (pass it to fit(callbacks=[...]))")
         return float(np.median(steady))
 
     def epoch_seconds(self, n_images, batch_size=64):

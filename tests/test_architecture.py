@@ -133,3 +133,20 @@ def test_layer_pruning_api_and_record_round_trip(tmp_path):
     layer.keep_inputs(np.array([True, False, True, True]))
     assert layer.weight.shape == (2, 3) and layer.mask.shape == (2, 3) and layer.in_features == 3
     assert layer.forward(np.ones((1, 3), np.float32)).shape == (1, 2)
+
+
+def test_the_package_raises_only_its_own_exceptions():
+    """A user's mistake must be catchable as MinnetError: no `raise ValueError(...)` and the like.
+    Allowed besides minnet.errors: NotImplementedError (abstract methods), SystemExit (the
+    benchmarks' own exit) and argparse's type errors (argparse turns them into its usage line)."""
+    import builtins
+    allowed = {"NotImplementedError", "SystemExit"}
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) \
+                    and isinstance(node.exc.func, ast.Name):
+                name = node.exc.func.id
+                if hasattr(builtins, name) and name not in allowed:
+                    found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} raises {name}")
+    assert not found, found

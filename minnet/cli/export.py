@@ -45,12 +45,12 @@ def export_model(path, fmt="safetensors", out=None):
     .torch.npz, so it never overwrites minnet's own .npz). Written atomically.
     """
     if fmt not in FORMATS:
-        raise ValueError(f"--format must be one of {sorted(FORMATS)}, got {fmt!r}")
+        raise ConfigError(f"--format must be one of {sorted(FORMATS)}, got {fmt!r}")
     source = model_file(path)
     suffix, save = FORMATS[fmt]
     out = Path(out) if out else source.with_name(source.name[:-len(source.suffix)] + suffix)
     if out.resolve() == source.resolve():
-        raise ValueError(f"--out {out} is the model file being exported; choose another name")
+        raise ConfigError(f"--out {out} is the model file being exported; choose another name")
     if out.resolve().parent == source.resolve().parent and out.name in RUN_OUTPUTS:
         raise ConfigError(f"--out {out} would overwrite the run's own {out.name}; choose another name")
     model = Sequential.load(source)

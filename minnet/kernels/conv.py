@@ -27,6 +27,8 @@ float64. Output sizes use floor division, as PyTorch does: OH = (H + 2*ph - kh) 
 import numpy as np
 from numba import njit
 
+from minnet.errors import ConfigError
+
 @njit(cache=True)
 def pad_images(x, ph, pw):
     """x (N, C, H, W) -> (N, C, H + 2*ph, W + 2*pw) with zeros around; x itself when ph = pw = 0."""
@@ -82,7 +84,7 @@ def im2col(x, kh, kw, sh, sw, ph, pw, col):
     oh, ow, hp, wp, offsets = conv_geometry(h, w, kh, kw, sh, sw, ph, pw)
     plane = oh * ow
     if col.shape[0] != n_ch * kh * kw or col.shape[1] != n_img * plane:
-        raise ValueError("im2col: col must have shape (C*kh*kw, N*OH*OW)")   # Numba does not
+        raise ConfigError("im2col: col must have shape (C*kh*kw, N*OH*OW)")   # Numba does not
     xp = pad_images(x, ph, pw)                                               # check indices
     x_flat = xp.reshape(n_img, n_ch, hp * wp)
     for r in range(n_ch * kh * kw):
@@ -110,7 +112,7 @@ def col2im(dcol, kh, kw, sh, sw, ph, pw, dx):
     oh, ow, hp, wp, offsets = conv_geometry(h, w, kh, kw, sh, sw, ph, pw)
     plane = oh * ow
     if dcol.shape[0] != n_ch * kh * kw or dcol.shape[1] != n_img * plane:
-        raise ValueError("col2im: dcol must have shape (C*kh*kw, N*OH*OW)")
+        raise ConfigError("col2im: dcol must have shape (C*kh*kw, N*OH*OW)")
     dxp = np.zeros((n_img, n_ch, hp, wp), dtype=dx.dtype)
     dx_flat = dxp.reshape(n_img, n_ch, hp * wp)
     for r in range(n_ch * kh * kw):
@@ -139,7 +141,7 @@ def col2im_t(dcol_t, kh, kw, sh, sw, ph, pw, dx):
     oh, ow, hp, wp, offsets = conv_geometry(h, w, kh, kw, sh, sw, ph, pw)
     plane = oh * ow
     if dcol_t.shape[0] != n_img * plane or dcol_t.shape[1] != n_ch * kh * kw:
-        raise ValueError("col2im_t: dcol_t must have shape (N*OH*OW, C*kh*kw)")
+        raise ConfigError("col2im_t: dcol_t must have shape (N*OH*OW, C*kh*kw)")
     padded = ph > 0 or pw > 0
     dxp = np.zeros((n_img, n_ch, hp, wp), dtype=dx.dtype) if padded else dx
     taps = np.empty(kh * kw, dtype=np.int64)           # tap (i, j) sits i*Wp + j past the corner

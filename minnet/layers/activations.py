@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from minnet.errors import ShapeError
+from minnet.errors import ConfigError, ShapeError
 from minnet.kernels.dense import dropout_forward, relu_backward
 from minnet.layers.base import Layer, check_float_array
 
@@ -62,7 +62,7 @@ class Dropout(Layer):
     def rate(self, value):
         value = float(value)
         if not 0.0 <= value < 1.0:
-            raise ValueError(f"{self.describe()}: dropout rate must be in [0, 1), got {value}")
+            raise ConfigError(f"{self.describe()}: dropout rate must be in [0, 1), got {value}")
         self._rate = value
 
     def reseed(self, seed_sequence):

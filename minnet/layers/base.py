@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minnet.errors import DTypeError, ShapeError
+from minnet.errors import ConfigError, DTypeError, LayerKindError, LayerNameError, ShapeError
 from minnet.kernels.dense import zero_pruned
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -37,7 +37,7 @@ MAX_WEIGHTS = 1 << 30
 def check_weight_count(layer, count):
     """Raise ValueError naming ``layer`` (its describe()) if ``count`` weights exceed MAX_WEIGHTS."""
     if count > MAX_WEIGHTS:
-        raise ValueError(f"{layer.describe()}: {count:,} weights is more than the {MAX_WEIGHTS:,} "
+        raise ConfigError(f"{layer.describe()}: {count:,} weights is more than the {MAX_WEIGHTS:,} "
                          "one layer may have; check the layer sizes")
 
 
@@ -163,7 +163,7 @@ class Layer:
         mask (``name in self.masks``) can be pruned; biases cannot (the paper prunes connections).
         """
         if name not in self.masks:
-            raise KeyError(f"{self.describe()}: parameter {name!r} has no mask; "
+            raise LayerNameError(f"{self.describe()}: parameter {name!r} has no mask; "
                            f"prunable parameters: {sorted(self.masks)}")
         mask = np.asarray(mask)
         if mask.dtype != np.bool_:
@@ -202,7 +202,7 @@ class Layer:
 
     def _require_prunable(self):
         if not self.prunable:
-            raise TypeError(f"{self.describe()} has no prunable weight")
+            raise LayerKindError(f"{self.describe()} has no prunable weight")
 
     @property
     def weight(self) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from minnet.errors import ShapeError
+from minnet.errors import ConfigError, OrderError, ShapeError
 from minnet.kernels.conv import col2im_t, conv_grad_to_gemm, conv_output_from_gemm, im2col
 from minnet.layers.base import (Layer, check_float_array, check_weight_count, helper_thread,
                                 spare_core_free)
@@ -29,7 +29,7 @@ def as_pair(value, what):
     """7 -> (7, 7); (3, 5) -> (3, 5). ``what`` names the argument in the error message."""
     pair = tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * 2
     if len(pair) != 2:
-        raise ValueError(f"{what} must be an int or a pair of ints, got {value!r}")
+        raise ConfigError(f"{what} must be an int or a pair of ints, got {value!r}")
     return pair
 
 
@@ -52,19 +52,19 @@ class ConvGeometry:
                       activation):
         """Check and store the geometry; a bad value raises ValueError naming the layer."""
         if activation not in (None, "relu"):
-            raise ValueError(f"{self.describe()}: activation must be None or 'relu', got {activation!r}")
+            raise ConfigError(f"{self.describe()}: activation must be None or 'relu', got {activation!r}")
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.kernel_size = as_pair(kernel_size, f"{self.describe()}: kernel_size")
         self.stride = as_pair(stride, f"{self.describe()}: stride")
         self.padding = as_pair(padding, f"{self.describe()}: padding")
         if min(self.in_channels, self.out_channels, self.groups) < 1:
-            raise ValueError(f"{self.describe()}: in_channels, out_channels and groups must be >= 1, "
+            raise ConfigError(f"{self.describe()}: in_channels, out_channels and groups must be >= 1, "
                              f"got {in_channels}, {out_channels}, {groups}")
         if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise ValueError(f"{self.describe()}: in_channels ({self.in_channels}) and out_channels "
+            raise ConfigError(f"{self.describe()}: in_channels ({self.in_channels}) and out_channels "
                              f"({self.out_channels}) must both be divisible by groups ({self.groups})")
         if min(self.kernel_size + self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(f"{self.describe()}: kernel_size and stride must be >= 1 and padding >= 0, "
+            raise ConfigError(f"{self.describe()}: kernel_size and stride must be >= 1 and padding >= 0, "
                              f"got {self.kernel_size}, {self.stride}, {self.padding}")
         self.activation = activation
         kh, kw = self.kernel_size
@@ -189,7 +189,7 @@ class Conv2D(ConvGeometry, Layer):
         col2im, 6% of a training step). A frozen layer (trainable False) computes only dx.
         """
         if self._y is None:
-            raise RuntimeError(f"{self.describe()}: backward called before forward")
+            raise OrderError(f"{self.describe()}: backward called before forward")
         n, oc, plane = self._y.shape
         out_shape = (n, oc) + self.output_shape(self._x.shape)[2:]
         if dout.shape != out_shape:

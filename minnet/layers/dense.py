@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from minnet.errors import ConfigError, DTypeError, ShapeError
+from minnet.errors import ConfigError, DTypeError, OrderError, ShapeError
 from minnet.kernels.dense import bias_relu_forward, relu_backward
 from minnet.layers.base import (FLOAT_DTYPES, Layer, check_float_array, check_weight_count,
                                 helper_thread, spare_core_free)
@@ -38,7 +38,7 @@ class Dense(Layer):
                  name=None):
         super().__init__(name)
         if activation not in (None, "relu"):
-            raise ValueError(f"Dense: activation must be None or 'relu', got {activation!r}")
+            raise ConfigError(f"Dense: activation must be None or 'relu', got {activation!r}")
         for what, value in (("in_features", in_features), ("out_features", out_features)):
             # int(2.7) would silently build a 2-input layer: only whole numbers are sizes.
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -77,7 +77,7 @@ class Dense(Layer):
         Returns None instead of dx when ``need_dx`` is False (the lowest layer in training).
         """
         if self._x is None:
-            raise RuntimeError(f"{self.describe()}: backward called before forward")
+            raise OrderError(f"{self.describe()}: backward called before forward")
         if dout.shape != self._y.shape:
             raise ShapeError(f"{self.describe()}: dout has shape {dout.shape}, "
                              f"the last output had shape {self._y.shape}")
@@ -127,7 +127,7 @@ class Dense(Layer):
             raise ShapeError(f"{self.describe()}.{what}: expected a bool array of shape ({n},), "
                              f"got {keep.dtype} {keep.shape}")
         if not keep.any():
-            raise ValueError(f"{self.describe()}.{what}: keeping nothing would leave an empty layer")
+            raise ConfigError(f"{self.describe()}.{what}: keeping nothing would leave an empty layer")
         return np.flatnonzero(keep)
 
     def _reshape_params(self, cut):

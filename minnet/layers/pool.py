@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from minnet.errors import ShapeError
+from minnet.errors import ConfigError, OrderError, ShapeError
 from minnet.kernels.conv import maxpool_backward, maxpool_forward
 from minnet.layers.base import Layer, check_float_array
 from minnet.layers.conv import as_pair, output_size
@@ -32,11 +32,11 @@ class MaxPool2D(Layer):
         self.stride = self.kernel_size if stride is None else as_pair(stride, f"{self.describe()}: stride")
         self.padding = as_pair(padding, f"{self.describe()}: padding")
         if min(self.kernel_size + self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(f"{self.describe()}: kernel_size and stride must be >= 1 and padding >= 0, "
+            raise ConfigError(f"{self.describe()}: kernel_size and stride must be >= 1 and padding >= 0, "
                              f"got {self.kernel_size}, {self.stride}, {self.padding}")
         if self.padding[0] > self.kernel_size[0] // 2 or self.padding[1] > self.kernel_size[1] // 2:
             # Larger padding would allow windows lying entirely in the padding (no max to take).
-            raise ValueError(f"{self.describe()}: padding {self.padding} must be at most half the "
+            raise ConfigError(f"{self.describe()}: padding {self.padding} must be at most half the "
                              f"kernel size {self.kernel_size}")
         self._x_shape = self._argmax = None
 
@@ -64,7 +64,7 @@ class MaxPool2D(Layer):
 
     def backward(self, dout, need_dx=True):
         if self._argmax is None:
-            raise RuntimeError(f"{self.describe()}: backward called before forward")
+            raise OrderError(f"{self.describe()}: backward called before forward")
         if dout.shape != self._argmax.shape:
             raise ShapeError(f"{self.describe()}: dout has shape {dout.shape}, "
                              f"the last output had shape {self._argmax.shape}")

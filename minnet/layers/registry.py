@@ -13,6 +13,8 @@ registered before a file can be loaded. A layer class of your own: decorate it w
 ``@register_layer`` and make its ``config()`` round-trip (``type(l)(**l.config())``).
 """
 
+from minnet.errors import ConfigError
+
 LAYER_CLASSES: dict[str, type] = {}
 """Class name -> layer class, for every registered layer type (filled by :func:`register_layer`)."""
 
@@ -29,7 +31,7 @@ def register_layer(cls):
     known = LAYER_CLASSES.get(name)
     if known is not None and known is not cls and (known.__module__, known.__qualname__) != (
             cls.__module__, cls.__qualname__):        # (the same class re-imported is fine)
-        raise ValueError(f"register_layer: the name {name!r} is already taken by "
+        raise ConfigError(f"register_layer: the name {name!r} is already taken by "
                          f"{known.__module__}.{known.__qualname__}; rename {cls.__qualname__}")
     LAYER_CLASSES[name] = cls
     return cls

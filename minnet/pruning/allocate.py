@@ -42,7 +42,7 @@ def curves_from_rows(rows):
         s = np.array([p[0] for p in points])
         loss = np.array([p[1] for p in points])
         if s[0] != 0.0:
-            raise ValueError(f"the scan of {name} has no 0% level to measure increases from")
+            raise ConfigError(f"the scan of {name} has no 0% level to measure increases from")
         out[name] = (s, loss - loss[0])
     return out
 

@@ -13,7 +13,7 @@ with ``layer.set_mask``. Biases are never pruned (the paper prunes connections, 
 
 import numpy as np
 
-from minnet.errors import DTypeError
+from minnet.errors import ConfigError, DTypeError
 
 
 def _check_weights(w, where):
@@ -21,10 +21,10 @@ def _check_weights(w, where):
         got = w.dtype if isinstance(w, np.ndarray) else type(w).__name__
         raise DTypeError(f"{where}: expected a float weight array, got {got}")
     if w.size == 0:
-        raise ValueError(f"{where}: the weight array is empty")
+        raise ConfigError(f"{where}: the weight array is empty")
     if not np.isfinite(w).all():
         bad = int(np.size(w) - np.count_nonzero(np.isfinite(w)))
-        raise ValueError(f"{where}: {bad} weights are NaN or inf; no threshold can be computed "
+        raise ConfigError(f"{where}: {bad} weights are NaN or inf; no threshold can be computed "
                          "(the model diverged: retrain it with a lower learning rate)")
 
 
@@ -37,9 +37,9 @@ def check_sparsity(sparsity, where="sparsity"):
     try:
         s = float(sparsity)
     except (TypeError, ValueError):
-        raise ValueError(f"{where} must be a number in [0, 1), got {sparsity!r}") from None
+        raise ConfigError(f"{where} must be a number in [0, 1), got {sparsity!r}") from None
     if not 0.0 <= s < 1.0:
-        raise ValueError(f"{where} must be in [0, 1) (the fraction of weights removed), got {sparsity}")
+        raise ConfigError(f"{where} must be in [0, 1) (the fraction of weights removed), got {sparsity}")
     return s
 
 
@@ -48,9 +48,9 @@ def check_quality(quality, where="quality"):
     try:
         q = float(quality)
     except (TypeError, ValueError):
-        raise ValueError(f"{where} must be a number > 0, got {quality!r}") from None
+        raise ConfigError(f"{where} must be a number > 0, got {quality!r}") from None
     if not (np.isfinite(q) and q > 0.0):
-        raise ValueError(f"{where} must be a finite number > 0 (threshold = quality x std), got {quality}")
+        raise ConfigError(f"{where} must be a finite number > 0 (threshold = quality x std), got {quality}")
     return q
 
 
@@ -70,7 +70,7 @@ def prune_by_std(w, quality, std=None):
     q = check_quality(quality)
     s = float(np.std(w)) if std is None else float(std)
     if not (np.isfinite(s) and s >= 0.0):
-        raise ValueError(f"prune_by_std: std must be finite and >= 0, got {std}")
+        raise ConfigError(f"prune_by_std: std must be finite and >= 0, got {std}")
     return np.abs(w) > q * s
 
 
@@ -127,7 +127,7 @@ def prune_global(weights, sparsity):
     """
     weights = list(weights)
     if not weights:
-        raise ValueError("prune_global: no weight arrays given")
+        raise ConfigError("prune_global: no weight arrays given")
     for i, w in enumerate(weights):
         _check_weights(w, f"prune_global (array {i})")
     flat = np.concatenate([np.abs(w).ravel().astype(np.float64) for w in weights])
@@ -160,7 +160,7 @@ def prune_probabilistic(w, sparsity, rng):
     target = (1.0 - check_sparsity(sparsity)) * w.size
     a = np.abs(w).astype(np.float64).ravel()
     if not np.isfinite(a).all():
-        raise ValueError("prune_probabilistic: the weights contain NaN or inf")
+        raise ConfigError("prune_probabilistic: the weights contain NaN or inf")
     lo, hi = 0.0, max(float(a.max()), 1e-300) * w.size   # mean p(lo) = 1 >= target >= mean p(hi)
     for _ in range(100):
         tau = 0.5 * (lo + hi)

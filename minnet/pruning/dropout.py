@@ -14,6 +14,7 @@ counts, N_i * N_(i-1), while dropout acts on neurons. Example: 9% of connections
 import math
 
 from minnet.layers import Dropout
+from minnet.errors import ConfigError
 
 
 def adjusted_dropout_rate(original_rate, connections_before, connections_after):
@@ -22,7 +23,7 @@ def adjusted_dropout_rate(original_rate, connections_before, connections_after):
     Example: adjusted_dropout_rate(0.5, 10000, 900) = 0.5 * sqrt(0.09) = 0.15
     """
     if connections_before <= 0 or not 0 <= connections_after <= connections_before:
-        raise ValueError(f"need 0 <= connections_after <= connections_before and connections_before > 0, "
+        raise ConfigError(f"need 0 <= connections_after <= connections_before and connections_before > 0, "
                          f"got {connections_after} and {connections_before}")
     return float(original_rate) * math.sqrt(connections_after / connections_before)
 

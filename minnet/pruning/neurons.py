@@ -18,6 +18,7 @@ in the result rather than silently mishandled.
 import numpy as np
 
 from minnet.layers import Dense, Dropout, ReLU
+from minnet.errors import ConfigError
 
 _ELEMENTWISE = (ReLU, Dropout)
 
@@ -84,7 +85,7 @@ def remove_dead_neurons(model, optimizer=None):
             if not dead.any():
                 continue
             if dead.all():
-                raise ValueError(f"every unit of {la.name} is dead: the network's output no longer "
+                raise ConfigError(f"every unit of {la.name} is dead: the network's output no longer "
                                  "depends on its input; prune less")
             # 1. fold constant outputs of input-less units into the next bias (outgoing weights kept
             #    only where the mask keeps them, which is where W_next is nonzero anyway)

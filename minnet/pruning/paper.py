@@ -7,6 +7,8 @@ settings: the default pipeline derives its own per-layer thresholds from sensiti
 prune to them.
 """
 
+from minnet.errors import ConfigError
+
 _KEEP_RATIOS = {
     # Table 2
     "lenet300": {"fc1": 0.08, "fc2": 0.09, "fc3": 0.26},
@@ -33,7 +35,7 @@ PAPER_TOTAL_FLOP_PCT = {"alexnet": 30, "vgg16": 21}
 def paper_act_fractions(network):
     """{layer: fraction of nonzero outputs} from the paper's Act% column (AlexNet, Table 4)."""
     if network not in _ACT_PCT:
-        raise ValueError(f"the paper gives per-layer Act% only for {sorted(_ACT_PCT)}, not {network!r}")
+        raise ConfigError(f"the paper gives per-layer Act% only for {sorted(_ACT_PCT)}, not {network!r}")
     return {name: pct / 100 for name, pct in _ACT_PCT[network].items()}
 
 
@@ -64,7 +66,7 @@ def paper_keep_ratios(network):
     """
     key = {"lenet_300_100": "lenet300", "lenet-300-100": "lenet300", "vgg": "vgg16"}.get(network, network)
     if key not in _KEEP_RATIOS:
-        raise ValueError(f"no paper keep ratios for {network!r}; known: {sorted(_KEEP_RATIOS)}")
+        raise ConfigError(f"no paper keep ratios for {network!r}; known: {sorted(_KEEP_RATIOS)}")
     return dict(_KEEP_RATIOS[key])
 
 
@@ -92,7 +94,7 @@ def paper_accounting(network, seed=0):
     from minnet.stats import layer_stats, model_totals
 
     if network not in _INPUT_SIZE:
-        raise ValueError(f"paper_accounting covers {sorted(_INPUT_SIZE)}, got {network!r}")
+        raise ConfigError(f"paper_accounting covers {sorted(_INPUT_SIZE)}, got {network!r}")
     model = getattr(models, network)(seed=seed)
     prune_model(model, "sparsity", keep_ratios_to_sparsities(paper_keep_ratios(network)))
     size = _INPUT_SIZE[network]

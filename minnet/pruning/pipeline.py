@@ -70,7 +70,7 @@ def round_targets(cfg, model, phase):
     if cfg.method == "global":
         final = cfg.targets.get("all")
         if final is None and isinstance(cfg.schedule, str):
-            raise ValueError("global pruning needs targets = {all = <sparsity>} or an explicit schedule")
+            raise ConfigError("global pruning needs targets = {all = <sparsity>} or an explicit schedule")
     else:
         final = {n: cfg.targets[n] for n in names if n in cfg.targets}
     if isinstance(cfg.schedule, list):
@@ -85,7 +85,7 @@ def round_targets(cfg, model, phase):
         return []
     if cfg.schedule == "linear" or cfg.method == "std":
         if cfg.method != "std":
-            raise ValueError("the 'linear' schedule is for quality parameters (method 'std')")
+            raise ConfigError("the 'linear' schedule is for quality parameters (method 'std')")
         return linear_quality_schedule(final, cfg.rounds)
     return geometric_sparsity_schedule(final, cfg.rounds)
 

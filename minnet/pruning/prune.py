@@ -24,10 +24,10 @@ def select_layers(model, kinds=PRUNABLE_KINDS):
     kinds = tuple(kinds)
     unknown = set(kinds) - set(PRUNABLE_KINDS)
     if unknown:
-        raise ValueError(f"unknown layer kinds {sorted(unknown)}; choose from {PRUNABLE_KINDS}")
+        raise ConfigError(f"unknown layer kinds {sorted(unknown)}; choose from {PRUNABLE_KINDS}")
     layers = [l for l in model.prunable_layers() if l.kind in kinds and l.prunable]
     if not layers:
-        raise ValueError(f"the model has no prunable layers of kind {list(kinds)} "
+        raise ConfigError(f"the model has no prunable layers of kind {list(kinds)} "
                          f"(layers: {[l.name for l in model.layers]})")
     return layers
 
@@ -59,17 +59,17 @@ def prune_model(model, method, target, kinds=PRUNABLE_KINDS, seed=0):
     never pruned. The new mask is AND-ed with the old one.
     """
     if method not in METHODS:
-        raise ValueError(f"unknown pruning method {method!r}; choose from {METHODS}")
+        raise ConfigError(f"unknown pruning method {method!r}; choose from {METHODS}")
     layers = select_layers(model, kinds)
     record_original_state(model)
     if isinstance(target, dict):
         names = {l.name for l in layers}
         unknown = set(target) - names
         if unknown:
-            raise ValueError(f"pruning targets name layers that are not prunable {list(kinds)} layers "
+            raise ConfigError(f"pruning targets name layers that are not prunable {list(kinds)} layers "
                              f"of this model: {sorted(unknown)}; prunable: {sorted(names)}")
         if method == "global":
-            raise ValueError("global pruning takes one sparsity, not a per-layer dict")
+            raise ConfigError("global pruning takes one sparsity, not a per-layer dict")
         layers = [l for l in layers if l.name in target]
         targets = {l.name: target[l.name] for l in layers}
     else:
@@ -116,7 +116,7 @@ def set_trainable_kinds(model, kinds):
     kinds = tuple(kinds)
     unknown = set(kinds) - set(PRUNABLE_KINDS)
     if unknown or not kinds:
-        raise ValueError(f"train kinds must be a non-empty subset of {PRUNABLE_KINDS}, got {list(kinds)}")
+        raise ConfigError(f"train kinds must be a non-empty subset of {PRUNABLE_KINDS}, got {list(kinds)}")
     before = {l.name: l.trainable for l in model.layers}
     for layer in model.layers:
         if layer.params:

@@ -10,6 +10,7 @@ not fall from one round to the next. One-shot pruning is the one-entry schedule.
 
 from minnet.config import PRUNE_METHODS
 from minnet.pruning.criteria import check_quality, check_sparsity
+from minnet.errors import ConfigError
 
 
 def _per_target(final, fn):
@@ -56,15 +57,15 @@ def check_schedule(schedule, method):
     falling target would silently do nothing). Raises ValueError naming the round and layer.
     """
     if method not in PRUNE_METHODS:
-        raise ValueError(f"unknown pruning method {method!r}; choose from {list(PRUNE_METHODS)}")
+        raise ConfigError(f"unknown pruning method {method!r}; choose from {list(PRUNE_METHODS)}")
     schedule = list(schedule)
     if not schedule:
-        raise ValueError("the pruning schedule is empty; give at least one round")
+        raise ConfigError("the pruning schedule is empty; give at least one round")
     check = check_quality if method == "std" else check_sparsity   # sparsity, global, probabilistic
     previous = None
     for r, entry in enumerate(schedule, start=1):
         if method == "global" and isinstance(entry, dict):
-            raise ValueError(f"round {r}: global pruning takes one sparsity per round, not a dict")
+            raise ConfigError(f"round {r}: global pruning takes one sparsity per round, not a dict")
         values = entry if isinstance(entry, dict) else {"*": entry}
         for name, value in values.items():
             check(value, f"round {r}, layer {name!r}")
@@ -72,7 +73,7 @@ def check_schedule(schedule, method):
             for name, value in values.items():
                 before = previous.get(name, previous.get("*"))
                 if before is not None and float(value) < float(before):
-                    raise ValueError(f"round {r}, layer {name!r}: target {value} is below the previous "
+                    raise ConfigError(f"round {r}, layer {name!r}: target {value} is below the previous "
                                      f"round's {before}; targets must rise (or stay) round by round")
         previous = values
     return schedule
@@ -80,5 +81,5 @@ def check_schedule(schedule, method):
 
 def _check_rounds(rounds):
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-        raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
+        raise ConfigError(f"rounds must be an integer >= 1, got {rounds!r}")
     return rounds

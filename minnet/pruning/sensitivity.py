@@ -13,16 +13,17 @@ from minnet.pruning.criteria import prune_by_sparsity
 from minnet.pruning.prune import select_layers
 from minnet.threads import blas_threads
 from minnet.train import LayersAbove, evaluate
+from minnet.errors import ConfigError
 
 
 def _check_percentages(sparsities):
     levels = list(sparsities)
     for s in levels:
         if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 100:
-            raise ValueError(f"sparsities are integer percentages in [0, 100), got {s!r} "
+            raise ConfigError(f"sparsities are integer percentages in [0, 100), got {s!r} "
                              "(integers so that table keys are exact, unlike np.arange floats)")
     if not levels:
-        raise ValueError("give at least one sparsity level")
+        raise ConfigError("give at least one sparsity level")
     return levels
 
 

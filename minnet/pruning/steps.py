@@ -17,6 +17,7 @@ from minnet.pruning.prune import (prune_model, record_original_state, reinitiali
                                   select_layers)
 from minnet.pruning.sensitivity import sensitivity_analysis
 from minnet.train import evaluate
+from minnet.errors import ConfigError
 
 PHASE_KINDS = {"fc": ("fc",), "conv": ("conv",), "all": ("fc", "conv")}
 
@@ -107,7 +108,7 @@ def _sensitivity_targets(cfg, model, step, state):
                      [chosen[l.name]["quality"] for l in layers],
                      [l.pruning_record.std_before for l in layers], planned, floor)
     if not np.isfinite(c):
-        raise ValueError("the sensitivity scan left too few prunable weights for the target "
+        raise ConfigError("the sensitivity scan left too few prunable weights for the target "
                          "compression; lower --compression")
     state.factors[step["phase"]] = c
     # A layer with q = 0 is not pruned at all (its scan tolerated nothing).

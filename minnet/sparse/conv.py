@@ -15,7 +15,7 @@ import numpy as np
 
 from minnet.kernels.conv import col2im, conv_grad_to_gemm, conv_output_from_gemm, im2col
 from minnet.kernels.csr import csr_sddmm_t, csr_t_matmul_t, csr_transpose_structure
-from minnet.errors import ShapeError
+from minnet.errors import ConfigError, OrderError, ShapeError
 from minnet.layers.base import Layer, check_float_array
 from minnet.layers.conv import Conv2D, ConvGeometry
 from minnet.layers.registry import register_layer
@@ -50,7 +50,7 @@ class SparseConv2D(ConvGeometry, Layer):
         super().__init__(name)
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding, groups, activation)
         if backend not in BACKENDS:
-            raise ValueError(f"{self.describe()}: backend must be one of {BACKENDS}, got {backend!r}")
+            raise ConfigError(f"{self.describe()}: backend must be one of {BACKENDS}, got {backend!r}")
         self.backend = backend
         kh, kw = self.kernel_size
         self.n_cols = self.in_channels * kh * kw                  # K, rows of col
@@ -146,7 +146,7 @@ class SparseConv2D(ConvGeometry, Layer):
 
     def backward(self, dout, need_dx=True):
         if self._col is None:
-            raise RuntimeError(f"{self.describe()}: backward called before forward")
+            raise OrderError(f"{self.describe()}: backward called before forward")
         n, oc, plane = self._y.shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         dz = np.empty((oc, n * plane), dtype=self._y.dtype)               # 3. ReLU, layout, db

@@ -8,7 +8,7 @@ its own int32 copy of the indices; the saved files go narrower still, see storag
 import numpy as np
 import scipy.sparse
 
-from minnet.errors import ShapeError
+from minnet.errors import ConfigError, ShapeError
 from minnet.kernels.csr import csr_entry_rows
 
 
@@ -23,7 +23,7 @@ def narrowest_unsigned_dtype(max_value: int):
     for t in (np.uint8, np.uint16, np.uint32, np.uint64):
         if max_value <= np.iinfo(t).max:
             return np.dtype(t)
-    raise ValueError(f"{max_value} does not fit in 64 bits")
+    raise ConfigError(f"{max_value} does not fit in 64 bits")
 
 
 def dense_to_csr(W, mask, index_dtype=None):
@@ -39,7 +39,7 @@ def dense_to_csr(W, mask, index_dtype=None):
         raise ShapeError(f"dense_to_csr: W must be 2-D with a mask of its shape, got {W.shape}, "
                          f"mask {mask.shape}")
     if mask.sum() > np.iinfo(np.int32).max:
-        raise ValueError("dense_to_csr: more than 2^31 - 1 nonzeros do not fit int32 row pointers")
+        raise ConfigError("dense_to_csr: more than 2^31 - 1 nonzeros do not fit int32 row pointers")
     index_dtype = column_index_dtype(W.shape[1]) if index_dtype is None else np.dtype(index_dtype)
     indptr = np.zeros(W.shape[0] + 1, dtype=np.int32)
     np.cumsum(mask.sum(axis=1), out=indptr[1:])

@@ -16,7 +16,7 @@ builds a layer with nnz placeholder connections of weight 0); the kept weights a
 import numpy as np
 
 from minnet import hooks
-from minnet.errors import ShapeError
+from minnet.errors import ConfigError, OrderError, ShapeError
 from minnet.kernels.csr import (BLOCK_COLS, csr_column_blocks, csr_matmul_t, csr_matmul_t_serial,
                                 csr_matvec, csr_matvec_serial, csr_sddmm_t, csr_t_matmul_t,
                                 csr_transpose_structure)
@@ -60,7 +60,7 @@ def placeholder_csr(nnz, n_rows, n_cols, where):
     holds until ``load_state`` brings the saved one. ValueError if nnz does not fit."""
     nnz = int(nnz)
     if not 0 <= nnz <= n_rows * n_cols:
-        raise ValueError(f"{where}: nnz must be between 0 and {n_rows} x {n_cols} = "
+        raise ConfigError(f"{where}: nnz must be between 0 and {n_rows} x {n_cols} = "
                          f"{n_rows * n_cols}, got {nnz}")
     pos = np.arange(nnz, dtype=np.int64)
     rows, cols = pos // n_cols, pos % n_cols
@@ -140,11 +140,11 @@ class SparseDense(Layer):
                  name=None):
         super().__init__(name)
         if activation not in (None, "relu"):
-            raise ValueError(f"{self.describe()}: activation must be None or 'relu', got {activation!r}")
+            raise ConfigError(f"{self.describe()}: activation must be None or 'relu', got {activation!r}")
         if backend not in BACKENDS:
-            raise ValueError(f"{self.describe()}: backend must be one of {BACKENDS}, got {backend!r}")
+            raise ConfigError(f"{self.describe()}: backend must be one of {BACKENDS}, got {backend!r}")
         if int(in_features) < 1 or int(out_features) < 1:
-            raise ValueError(f"{self.describe()}: in_features and out_features must be >= 1, "
+            raise ConfigError(f"{self.describe()}: in_features and out_features must be >= 1, "
                              f"got {in_features}, {out_features}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.activation, self.backend = activation, backend
@@ -259,7 +259,7 @@ class SparseDense(Layer):
 
     def backward(self, dout, need_dx=True):
         if self._xt is None:
-            raise RuntimeError(f"{self.describe()}: backward called before forward")
+            raise OrderError(f"{self.describe()}: backward called before forward")
         if dout.shape != (self._yt.shape[1], self._yt.shape[0]):
             raise ShapeError(f"{self.describe()}: dout has shape {dout.shape}, "
                              f"the last output had shape {self._yt.T.shape}")

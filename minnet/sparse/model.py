@@ -11,6 +11,7 @@ from minnet.layers.dense import Dense
 from minnet.model import Sequential
 from minnet.sparse.conv import SparseConv2D
 from minnet.sparse.layers import BACKENDS, SparseDense
+from minnet.errors import ConfigError
 
 
 def to_sparse(model: Sequential, backend="minnet", index_dtype=None) -> Sequential:
@@ -23,7 +24,7 @@ def to_sparse(model: Sequential, backend="minnet", index_dtype=None) -> Sequenti
     equal the masked dense model's up to float32 rounding (the sums run in a different order).
     """
     if backend not in BACKENDS:
-        raise ValueError(f"to_sparse: backend must be one of {BACKENDS}, got {backend!r}")
+        raise ConfigError(f"to_sparse: backend must be one of {BACKENDS}, got {backend!r}")
     layers = []
     for layer in model.layers:
         if isinstance(layer, Dense):

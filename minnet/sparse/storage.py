@@ -28,7 +28,7 @@ import json
 import numpy as np
 
 from minnet.atomic import atomic_savez
-from minnet.errors import CheckpointError
+from minnet.errors import CheckpointError, ConfigError
 from minnet.io import FORMAT_VERSION, MAX_ARRAY_BYTES, open_npz, register_decoder
 from minnet.model import Sequential
 from minnet.sparse.csr import narrowest_unsigned_dtype
@@ -111,36 +111,36 @@ def _decode_weight(get, where):
         size = int(np.prod(shape, dtype=object))
         # The shape is read from the file: check it before allocating the dense tensor.
         if any(s < 0 for s in shape) or size * 4 > MAX_ARRAY_BYTES:
-            raise ValueError(f"shape {shape} is negative or larger than {MAX_ARRAY_BYTES:,} bytes")
+            raise ConfigError(f"shape {shape} is negative or larger than {MAX_ARRAY_BYTES:,} bytes")
         data = np.asarray(get("data"), dtype=np.float32)
         if data.ndim != 1 or not np.isfinite(data).all():
-            raise ValueError("the kept values are not a 1-D array of finite numbers")
+            raise ConfigError("the kept values are not a 1-D array of finite numbers")
         W, mask = np.zeros(size, dtype=np.float32), np.zeros(size, dtype=bool)
         if "bits" in where.keys:
             bits, count = int(get("bits")), int(get("count"))
             if not 1 <= bits <= 8 or count != data.shape[0] or get("codes").size * 8 < count * bits:
-                raise ValueError("bit width, entry count and code bytes disagree")
+                raise ConfigError("bit width, entry count and code bytes disagree")
             positions = decode_relative(unpack_bits(get("codes"), bits, count))
             if count and positions[-1] >= size:
-                raise ValueError(f"an index points past the tensor's {size} entries")
+                raise ConfigError(f"an index points past the tensor's {size} entries")
             keep = data != 0
             W[positions] = data
             mask[positions[keep]] = True
             zeros = np.asarray(get("kept_zeros"), dtype=np.int64)
             if zeros.size and (zeros.max() >= size or W[zeros].any()):
-                raise ValueError("kept_zeros lists positions outside the tensor or with nonzero values")
+                raise ConfigError("kept_zeros lists positions outside the tensor or with nonzero values")
             mask[zeros] = True
         else:
             rows = shape[0]
             cols = size // rows if rows else 0
             indptr, indices = np.asarray(get("indptr")), np.asarray(get("indices"))
             if indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu":
-                raise ValueError("indptr and indices must be integer arrays")
+                raise ConfigError("indptr and indices must be integer arrays")
             indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
             if (indptr.shape != (rows + 1,) or indptr[0] != 0 or indptr[-1] != data.shape[0]
                     or np.any(np.diff(indptr) < 0) or indices.shape != data.shape
                     or (indices.size and indices.max() >= cols)):
-                raise ValueError("indptr, indices and data are inconsistent")
+                raise ConfigError("indptr, indices and data are inconsistent")
             flat = np.repeat(np.arange(rows, dtype=np.int64), np.diff(indptr)) * cols + indices
             W[flat] = data
             mask[flat] = True
@@ -168,7 +168,7 @@ def sparse_arrays(model: Sequential, index_bits=None) -> dict:
             if name in layer.masks:
                 bits = index_bits.get(layer.kind) if isinstance(index_bits, dict) else index_bits
                 if bits is not None and not 1 <= int(bits) <= 8:
-                    raise ValueError(f"index_bits must be between 1 and 8, got {bits}")
+                    raise ConfigError(f"index_bits must be between 1 and 8, got {bits}")
                 for k, v in _encode_weight(p, layer.masks[name], bits).items():
                     arrays[f"sparse/{layer.name}/{name}/{k}"] = v
             else:
