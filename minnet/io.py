@@ -155,6 +155,8 @@ def model_to_arrays(model) -> dict:
 
 def save_model(model, path):
     """Write weights, masks, layer state and architecture to one .npz, atomically."""
+    if Path(path).is_dir():
+        raise CheckpointError(f"{path} is a folder; save to a file in it, e.g. {Path(path) / 'model.npz'}")
     return atomic_savez(path, model_to_arrays(model))
 
 

@@ -182,8 +182,9 @@ def main(argv=None):
     """``python -m minnet.tradeoff --out FILE.json [--quick] [--n-jobs N]``; returns the exit code."""
     p = argparse.ArgumentParser(prog="python -m minnet.tradeoff", description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="JSON file to write (e.g. RUN_DIR/tradeoff.json)")
-    p.add_argument("--epochs", type=int, default=10, help="dense training epochs per model")
-    p.add_argument("--retrain-epochs", type=int, default=2)
+    p.add_argument("--epochs", type=int, help="dense training epochs per model (default 10; "
+                   "--quick: 2)")
+    p.add_argument("--retrain-epochs", type=int, help="per point (default 2; --quick: 1)")
     p.add_argument("--percents", default=",".join(map(str, DEFAULT_PERCENTS)))
     p.add_argument("--train-limit", type=int)
     p.add_argument("--test-limit", type=int)
@@ -199,9 +200,12 @@ def main(argv=None):
     p.add_argument("--l2-strength", type=float, default=DEFAULT_STRENGTHS["l2"],
                    help=f"L2 weight decay (default {DEFAULT_STRENGTHS['l2']:g}, Caffe's LeNet)")
     a = p.parse_args(argv)
-    if a.quick:
-        a.epochs, a.retrain_epochs = 2, 1
-        a.train_limit, a.test_limit = a.train_limit or 6000, a.test_limit or 2000
+    # --quick fills in only what was not given: an explicit flag always wins, and is checked.
+    quick = {"epochs": 2, "retrain_epochs": 1, "train_limit": 6000, "test_limit": 2000}
+    full = {"epochs": 10, "retrain_epochs": 2, "train_limit": None, "test_limit": None}
+    for key, value in (quick if a.quick else full).items():
+        if getattr(a, key) is None:
+            setattr(a, key, value)
     for flag, value, low in (("--epochs", a.epochs, 1), ("--retrain-epochs", a.retrain_epochs, 0),
                              ("--train-limit", a.train_limit, 1), ("--test-limit", a.test_limit, 1)):
         if value is not None and value < low:

@@ -36,7 +36,7 @@ def _help(text, key):
 def parse_target(text):
     """'fc1=0.9' -> ("fc1", 0.9), for ``--target``; a malformed value is argparse's one-line error."""
     name, sep, value = text.partition("=")
-    if not sep:
+    if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"--target expects LAYER=VALUE, got {text!r}")
     try:
         return name.strip(), float(value)

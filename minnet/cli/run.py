@@ -78,8 +78,6 @@ def resolve_config(args):
     if model is not None:
         values["model"] = model
     values.update(file_values)
-    if args.quick and file_values:
-        config_from_dict(values)     # the file must be valid as written, even where --quick overrides it
     if args.quick:
         values.update(quick_overrides(values.get("model", "lenet300")))
     for key, value in vars(args).items():
@@ -112,6 +110,9 @@ def resolve_config(args):
     for flag, given, only in (("--hidden", args.hidden, "mlp"), ("--conv-relu", args.conv_relu, "lenet5")):
         if given is not None and model != only:     # it would be ignored: the model has no such part
             raise ConfigError(f"{flag} is for --model {only}; model {model} ignores it (drop {flag})")
+    if file_values:
+        # The file must be valid as written, even where --quick or a flag overrides one of its values.
+        config_from_dict({**values, **file_values})
     return config_from_dict(values)
 
 

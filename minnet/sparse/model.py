@@ -6,12 +6,14 @@ The result is an ordinary :class:`minnet.Sequential`, so ``forward``, ``predict`
 
 import copy
 
+import numpy as np
+
+from minnet.errors import ConfigError, DTypeError
 from minnet.layers.conv import Conv2D
 from minnet.layers.dense import Dense
 from minnet.model import Sequential
 from minnet.sparse.conv import SparseConv2D
 from minnet.sparse.layers import BACKENDS, SparseDense
-from minnet.errors import ConfigError
 
 
 def to_sparse(model: Sequential, backend="minnet", index_dtype=None) -> Sequential:
@@ -23,6 +25,10 @@ def to_sparse(model: Sequential, backend="minnet", index_dtype=None) -> Sequenti
     Trainable flags and pruning records come along; other layers are deep-copied. The outputs
     equal the masked dense model's up to float32 rounding (the sums run in a different order).
     """
+    if index_dtype is not None and (np.dtype(index_dtype).kind not in "iu"
+                                    or np.dtype(index_dtype).itemsize < 2):
+        raise DTypeError(f"to_sparse: index_dtype must be an integer type of 16 bits or more "
+                         f"(uint16, uint32, int32, int64), got {np.dtype(index_dtype)}")
     if backend not in BACKENDS:
         raise ConfigError(f"to_sparse: backend must be one of {BACKENDS}, got {backend!r}")
     layers = []

@@ -22,6 +22,7 @@ from minnet.model import Sequential
 from minnet.models import lenet_300_100
 from minnet.optim import SGD
 from minnet.pruning import prune_by_std, prune_model
+from minnet.sparse import to_sparse
 from minnet.train import evaluate, fit
 
 
@@ -59,6 +60,10 @@ PYTHON_CASES = [
     ("fit with a string for an optimizer",
      lambda tmp: fit(lenet_300_100(), "sgd", np.zeros((2, 784), np.float32), np.zeros(2, int),
                      epochs=1), ConfigError, "optimizer"),
+    ("saving a model onto a folder", lambda tmp: lenet_300_100().save(tmp), CheckpointError,
+     "is a folder"),
+    ("CSR with 8-bit column indices", lambda tmp: to_sparse(lenet_300_100(), index_dtype=np.int8),
+     MinnetError, "index_dtype"),
     ("a layer too large to allocate", lambda tmp: Dense(10**7, 10**6), ValueError, "weights"),
     ("a model file whose architecture asks for petabytes",
      lambda tmp: Sequential.load(_absurd_architecture(tmp)), CheckpointError, "in_features"),
@@ -191,6 +196,9 @@ CLI_CASES = [
      lambda t, d: ["prune", "--data", d, *TINY, "--n-jobs", "2", "--out", str(t / "o")], "--seeds"),
     ("--resume --lr on a finished run",
      lambda t, d: ["prune", "--out", _finished_run(t, d), "--resume", "--lr", "0.001"], "finished"),
+    ("a TOML value a flag overrides is still checked",
+     lambda t, d: ["prune", "--data", d, *TINY, "--config", _toml(t, "data = 5\n"),
+                   "--out", str(t / "o")], "'data'"),
     ("--resume of a folder with no run",
      lambda t, d: ["prune", "--out", str(t), "--resume"], "no run"),
     # Found by the adversarial probe (notes/probe): `train --resume` on a prune run renamed its
@@ -290,3 +298,13 @@ def test_exercise_checker_mistakes_are_one_named_line(what, build, culprit, tmp_
     assert exercises_main(build(tmp_path)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and culprit in err[0], err
+
+
+def test_a_target_without_a_layer_name_and_tradeoff_bounds_are_argparse_lines(capsys):
+    from minnet.tradeoff import main as tradeoff_main
+    for argv, run, culprit in ((["prune", "--target", "=0.5"], main, "LAYER=VALUE"),
+                               (["--quick", "--out", "t.json", "--epochs", "-1"], tradeoff_main,
+                                "--epochs")):
+        with pytest.raises(SystemExit) as info:
+            run(argv)
+        assert info.value.code == 2 and culprit in capsys.readouterr().err.splitlines()[-1]
