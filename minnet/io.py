@@ -228,9 +228,15 @@ def load_arrays(model, arrays, source="arrays"):
             state.setdefault(layer, {})[k] = np.asarray(v)
     mine = model.architecture()
     if saved_arch != mine:
+        # One line: the first layer where the two differ says what to fix.
+        i = next((k for k, (a, b) in enumerate(zip(saved_arch, mine)) if a != b),
+                 min(len(saved_arch), len(mine)))
+        def layer(arch):
+            return _arch_line([arch[i]]) if i < len(arch) else "nothing"
         raise CheckpointError(
-            f"{source}: saved for another architecture.\n  file:  {_arch_line(saved_arch)}\n"
-            f"  model: {_arch_line(mine)}")
+            f"{source}: saved for another architecture: layer {i + 1} is {layer(saved_arch)} in "
+            f"the file but {layer(mine)} in this model ({len(saved_arch)} vs {len(mine)} layers); "
+            "build the model the file was saved from (e.g. the same --model)")
     try:
         for l in model.layers:
             for k in l.params:

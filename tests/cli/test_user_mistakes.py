@@ -99,6 +99,12 @@ def _toml(tmp, text):
     return str(path)
 
 
+def _lenet5_file(tmp):
+    from minnet.models import lenet5
+    lenet5().save(tmp / "lenet5.npz")
+    return str(tmp / "lenet5.npz")
+
+
 def _file(tmp):
     path = tmp / "a-file"
     path.write_text("x")
@@ -199,6 +205,9 @@ CLI_CASES = [
     ("a TOML value a flag overrides is still checked",
      lambda t, d: ["prune", "--data", d, *TINY, "--config", _toml(t, "data = 5\n"),
                    "--out", str(t / "o")], "'data'"),
+    ("--dense-model of another architecture",
+     lambda t, d: ["prune", "--data", d, *TINY, "--dense-model", _lenet5_file(t),
+                   "--out", str(t / "o")], "layer 1 is Conv2D"),
     ("--resume of a folder with no run",
      lambda t, d: ["prune", "--out", str(t), "--resume"], "no run"),
     # Found by the adversarial probe (notes/probe): `train --resume` on a prune run renamed its
