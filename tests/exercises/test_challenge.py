@@ -10,9 +10,7 @@ import json
 import re
 import shutil
 
-import numpy as np
 import pytest
-from idx_files import write_idx
 
 from minnet.cli import main
 from minnet.errors import MinnetError, RunFolderError
@@ -23,25 +21,10 @@ LINE = re.compile(r"^(\S+) +(\d+\.\d)x  (\d+\.\d\d)% val +(\d+) epochs  (PASS|FA
 
 
 @pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory):
-    """A 10-class IDX dataset of 28x28 images: class c lights up row block c (easy to learn)."""
-    d = tmp_path_factory.mktemp("idx")
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 300), ("t10k", 100)):
-        y = np.arange(n) % 10
-        x = rng.integers(0, 60, size=(n, 28, 28))
-        for i, c in enumerate(y):
-            x[i, 2 * c + 4:2 * c + 6, 4:24] = 250
-        write_idx(d / f"{prefix}-images-idx3-ubyte.gz", x)
-        write_idx(d / f"{prefix}-labels-idx1-ubyte.gz", y)
-    return d
-
-
-@pytest.fixture(scope="module")
-def finished_run(tiny_data, tmp_path_factory):
+def finished_run(tiny_idx, tmp_path_factory):
     """A finished quick run at --compression 15: 2 dense epochs + 2 rounds x 1 retraining epoch."""
     out = tmp_path_factory.mktemp("runs") / "alice"
-    code = main(["prune", "--model", "lenet300", "--quick", "--data", str(tiny_data),
+    code = main(["prune", "--model", "lenet300", "--quick", "--data", str(tiny_idx),
                  "--val-size", "60", "--compression", "15", "--lr", "0.05", "--seed", "1",
                  "--out", str(out), "--no-progress"])
     assert code == 0
@@ -55,10 +38,10 @@ def run(finished_run, tmp_path):
 
 
 @pytest.fixture
-def loose_rules(monkeypatch, tiny_data):
+def loose_rules(monkeypatch, tiny_idx):
     """The challenge's rules, but for the tiny dataset: its folder, its 60 validation images, any
     error. Compression (15x) and the epoch budget (100) stay as they are."""
-    monkeypatch.setattr(challenge, "DATA", str(tiny_data))
+    monkeypatch.setattr(challenge, "DATA", str(tiny_idx))
     monkeypatch.setattr(challenge, "VAL_SIZE", 60)
     monkeypatch.setattr(challenge, "MAX_VAL_ERROR", 1.0)
 
