@@ -231,12 +231,11 @@ def load_arrays(model, arrays, source="arrays"):
         # One line: the first layer where the two differ says what to fix.
         i = next((k for k, (a, b) in enumerate(zip(saved_arch, mine)) if a != b),
                  min(len(saved_arch), len(mine)))
-        def layer(arch):
-            return _arch_line([arch[i]]) if i < len(arch) else "nothing"
         raise CheckpointError(
-            f"{source}: saved for another architecture: layer {i + 1} is {layer(saved_arch)} in "
-            f"the file but {layer(mine)} in this model ({len(saved_arch)} vs {len(mine)} layers); "
-            "build the model the file was saved from (e.g. the same --model)")
+            f"{source}: saved for another architecture: layer {i + 1} is "
+            f"{_arch_line(saved_arch[i:i + 1]) or 'nothing'} in the file but "
+            f"{_arch_line(mine[i:i + 1]) or 'nothing'} in this model ({len(saved_arch)} vs "
+            f"{len(mine)} layers); build the model the file was saved from (e.g. the same --model)")
     try:
         for l in model.layers:
             for k in l.params:

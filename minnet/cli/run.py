@@ -102,9 +102,7 @@ def resolve_config(args):
         values["phases"] = []
     elif isinstance(values.get("schedule"), list):
         # An explicit schedule says how many rounds there are; a --rounds that disagrees is refused.
-        given = getattr(args, "rounds", None) if getattr(args, "rounds", None) is not None \
-            else file_values.get("rounds")
-        if given is None:
+        if getattr(args, "rounds", None) is None and "rounds" not in file_values:
             values["rounds"] = len(values["schedule"])
     model = values.get("model", "lenet300")
     for flag, given, only in (("--hidden", args.hidden, "mlp"), ("--conv-relu", args.conv_relu, "lenet5")):
