@@ -190,3 +190,21 @@ def softmax_cross_entropy(logits, y):
     dlogits = exp / sum_exp
     dlogits[rows, y] -= 1
     return loss, dlogits / n
+
+
+def sparse_conv2d(indptr, indices, data, bias, relu, x, kh, kw, sh, sw, ph, pw):
+    """Direct sparse convolution by its definition, in float64 (ground truth for
+    :mod:`minnet.kernels.sparse_conv`). W2 (OC, C*kh*kw) in CSR (indptr, indices, data), column
+    r = (c*kh + i)*kw + j; x (N, C, H, W) -> (N, OC, OH, OW):
+    y[n, oc] = act(bias[oc] + sum_{k in row oc} data[k] * x_padded[n, c, i::sh, j::sw] (OH x OW))."""
+    n, c, h, w = x.shape
+    oc = indptr.shape[0] - 1
+    oh, ow = _conv_out(h, kh, sh, ph), _conv_out(w, kw, sw, pw)
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    y = np.zeros((n, oc, oh, ow))
+    for row in range(oc):
+        for k in range(indptr[row], indptr[row + 1]):
+            ch, i, j = np.unravel_index(int(indices[k]), (c, kh, kw))
+            y[:, row] += float(data[k]) * xp[:, ch, i:i + sh * oh:sh, j:j + sw * ow:sw]
+    y += bias.astype(np.float64)[None, :, None, None]
+    return np.maximum(y, 0) if relu else y
