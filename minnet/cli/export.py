@@ -39,7 +39,8 @@ def model_file(path) -> Path:
 
 
 def export_model(path, fmt="safetensors", out=None):
-    """Export the model of run folder (or model file) ``path``; returns (written path, {name: array}).
+    """Export the model of run folder (or model file) ``path``; returns (written path, {name: array},
+    the model).
 
     Default output: next to the model file, same stem, suffix .safetensors (``fmt="npz"``:
     .torch.npz, so it never overwrites minnet's own .npz). Written atomically.
@@ -55,7 +56,7 @@ def export_model(path, fmt="safetensors", out=None):
         raise ConfigError(f"--out {out} would overwrite the run's own {out.name}; choose another name")
     model = Sequential.load(source)
     save(model, out)
-    return out, to_state_dict(model)
+    return out, to_state_dict(model), model
 
 
 def add_parser(subparsers):
@@ -70,9 +71,15 @@ def add_parser(subparsers):
 
 
 def run(args):
-    """Run ``export`` from parsed arguments; print each tensor (name, shape, dtype) and the path."""
-    out, tensors = export_model(args.run_dir, args.format, args.out)
+    """Run ``export`` from parsed arguments; print each tensor (name, shape, dtype), the layers'
+    activations and the path."""
+    out, tensors, model = export_model(args.run_dir, args.format, args.out)
     for name, value in tensors.items():
         print(f"  {name:<20} {str(tuple(value.shape)):<18} {value.dtype}")
+    # A ReLU has no tensor, so the file alone cannot tell PyTorch where they go (LeNet-5 with or
+    # without conv ReLUs has the same tensors): say it, or the user's module silently differs.
+    acts = [f"{layer.name} {getattr(layer, 'activation', None) or 'none'}" for layer in model.layers
+            if getattr(layer, "params", None)]
+    print(f"  activations (not stored as tensors; build the PyTorch module to match): {', '.join(acts)}")
     print(f"wrote {out} ({len(tensors)} tensors, PyTorch state_dict names)")
     return 0

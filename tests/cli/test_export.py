@@ -27,6 +27,7 @@ def test_export_a_train_run_then_prune_the_safetensors(trained, tiny_idx, tmp_pa
     assert f"wrote {path}" in printed
     for name in ("fc1.weight", "fc1.bias", "fc2.weight", "fc3.bias"):
         assert name in printed
+    assert "activations (not stored as tensors" in printed and "fc1 relu, fc2 relu, fc3 none" in printed
     dense = Sequential.load(trained / "model.npz")
     tensors, meta = read_tensors(path)
     assert sorted(tensors) == sorted(to_state_dict(dense)) and meta["format"] == "pt"
