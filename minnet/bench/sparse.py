@@ -6,6 +6,10 @@ Cases, all measured in one run, interleaved, with medians over ``--repeats``:
     (:func:`minnet.sparse.layers.csr_forward_t`). LeNet-300-100's fc1/fc2/fc3 (8%, 9%, 26%, Table 2),
     AlexNet's fc6 and fc7 (9%, Table 4) and VGG-16's fc6 (4%, Table 5). Weights are random; the
     speed of a CSR product depends on the shape and the number of nonzeros, not on their values.
+  * LeNet-5's pruned conv1 and conv2 alone (random masks at 66% and 12%, Table 3) at batch 1 and
+    1000: the masked ``Conv2D.forward`` (im2col + BLAS GEMM) vs ``SparseConv2D.forward`` (scipy:
+    im2col + CSR product; minnet: direct sparse convolution, :mod:`minnet.kernels.sparse_conv`).
+    Shape is W viewed as (out channels, in channels * kh * kw).
   * whole-model inference of the pruned LeNet-300-100 and LeNet-5 (random masks at the paper's
     densities) at batch 1 and 1000: ``Sequential.forward`` of the masked dense model vs the same
     model after ``to_sparse`` (scipy and minnet back-ends).
@@ -34,7 +38,7 @@ from minnet.bench import format_table, interleaved_times, machine_info, median, 
 from minnet.kernels.csr import csr_column_blocks, csr_matvec_parallel
 from minnet.models import lenet5, lenet_300_100
 from minnet.optim import caffe_lenet_sgd
-from minnet.sparse import to_sparse
+from minnet.sparse import SparseConv2D, to_sparse
 from minnet.sparse.csr import column_index_dtype
 from minnet.sparse.layers import csr_forward_t
 
@@ -96,6 +100,24 @@ def pruned_models():
     """{case: (masked dense model, input shape)}: LeNet-300-100 and LeNet-5 at the paper's densities."""
     return {"lenet300_model": (prune_randomly(lenet_300_100(seed=0), LENET300_DENSITIES), (784,)),
             "lenet5_model": (prune_randomly(lenet5(seed=0), LENET5_DENSITIES), (1, 28, 28))}
+
+
+def lenet5_conv_cases(batch):
+    """{case: (W2 rows, W2 cols, kept fraction, {backend: zero-argument forward})} for LeNet-5's
+    pruned conv1 and conv2 at this batch; conv2's input is the dense model's pool1 output."""
+    model, shape = pruned_models()["lenet5_model"]
+    layers = {layer.name: layer for layer in model.layers}
+    x = np.random.default_rng(0).random((batch, *shape), dtype=np.float32)
+    inputs = {"conv1": x, "conv2": layers["pool1"].forward(layers["conv1"].forward(x))}
+    cases = {}
+    for name, x_in in inputs.items():
+        conv = layers[name]
+        mine = {"dense": conv, "scipy": SparseConv2D.from_dense(conv, "scipy"),
+                "minnet": SparseConv2D.from_dense(conv)}
+        kept = float(conv.mask.mean())
+        cases[f"lenet5_{name}"] = (conv.out_channels, conv.weight[0].size, round(kept, 4),
+                                   {k: (lambda m=m, x_in=x_in: m.forward(x_in)) for k, m in mine.items()})
+    return cases
 
 
 def contention_probe(repeats, pause_s):
@@ -196,6 +218,15 @@ def _run(args, load_before, busy):
             cases, nnz = layer_product_cases(n_rows, n_cols, density, batch)
             record(case, n_rows, n_cols, density, batch,
                    interleaved_times(cases, args.repeats, args.pause, args.burst))
+
+    if any(args.only in f"lenet5_conv{i}" for i in (1, 2)):
+        by_batch = {batch: lenet5_conv_cases(batch) for batch in (1, 1000)}
+        for case in by_batch[1]:
+            for batch, conv_cases in by_batch.items():
+                n_rows, n_cols, kept, cases = conv_cases[case]
+                if args.only in case:
+                    record(case, n_rows, n_cols, kept, batch,
+                           interleaved_times(cases, args.repeats, args.pause, args.burst))
 
     for case, (model, shape) in pruned_models().items():
         if args.only not in case:
