@@ -66,7 +66,9 @@ def allocate(curves, sizes, total_params, compression):
 
     curves: from :func:`curves_from_rows`; sizes: {layer: number of weights}; total_params: all the
     model's parameters (biases and unpruned layers stay). Finds the smallest tolerance eps (by
-    bisection, 60 steps) at which sum_l sizes_l (1 - s_l(eps)) + fixed <= total / compression.
+    bisection, 60 steps) at which sum_l sizes_l (1 - s_l(eps)) + fixed <= total / compression;
+    where s_l(eps) jumps there (a noisy or flat curve), the sparsities just before and after the
+    jump are blended so the model keeps exactly total / compression.
     Returns {"tolerance": eps, "sparsity": {layer: s_l}, "predicted_compression": float}.
     Raises ConfigError if even the scan's deepest level cannot reach ``compression``.
     """
@@ -82,14 +84,23 @@ def allocate(curves, sizes, total_params, compression):
                           f"to the scan's deepest level gives {total_params / kept(hi):.1f}x; "
                           "lower --compression")
     lo = 0.0
-    if kept(lo) > budget:
+    if kept(lo) <= budget:         # flat curves: the target costs nothing, even pruned this far
+        s_lo, k_lo, hi = {l: 0.0 for l in sizes}, float(total_params), lo
+    else:
         for _ in range(60):
             mid = 0.5 * (lo + hi)
             lo, hi = (lo, mid) if kept(mid) <= budget else (mid, hi)
-    else:
-        hi = lo
-    sparsity = {l: tolerated_sparsity(*curves[l], hi) for l in sizes}
-    return {"tolerance": hi, "sparsity": sparsity, "predicted_compression": total_params / kept(hi)}
+        s_lo, k_lo = {l: tolerated_sparsity(*curves[l], lo) for l in sizes}, kept(lo)
+    # A curve that dips (a scan on few images is noisy) or stays flat makes s_l(eps) jump: past the
+    # jump the model may be far smaller than asked (a 12x target gave 19-32x on a 200-image scan).
+    # Close the gap with one blend t of the layers' sparsities just before and after it, so the kept
+    # count is the budget (a layer whose sparsity did not jump is unchanged). Within one weight of
+    # the budget there is no jump to close, and s_l(hi) is kept as it is (smooth curves).
+    s_hi, k_hi = {l: tolerated_sparsity(*curves[l], hi) for l in sizes}, kept(hi)
+    t = max(0.0, (k_lo - budget) / (k_lo - k_hi)) if k_hi < budget - 1.0 else 1.0
+    sparsity = s_hi if t == 1.0 else {l: s_lo[l] + t * (s_hi[l] - s_lo[l]) for l in sizes}
+    kept_blend = fixed + sum(n * (1.0 - sparsity[l]) for l, n in sizes.items())
+    return {"tolerance": hi, "sparsity": sparsity, "predicted_compression": total_params / kept_blend}
 
 
 def quality_for_sparsity(w, std, sparsity):

@@ -47,6 +47,30 @@ def test_allocate_hits_the_compression_and_spares_the_sensitive_layer():
     assert out["tolerance"] == pytest.approx(0.2 + 0.8 * (0.1 / 0.4), rel=1e-6)
 
 
+@pytest.mark.parametrize("name, increases, sparsity", [
+    # flat up to 90%: the target costs nothing, but prunes no further than asked (was 10x for 4x)
+    ("flat", [0.0, 0.0, 0.0, 1.0], 0.7875),
+    # a dip (a noisy scan): s(eps) jumps from 50% to past 90% when eps passes 0.01 (was 5.4x)
+    ("dip", [0.0, 0.01, 0.005, 1.0], 0.7875),
+])
+def test_allocate_meets_the_target_where_a_curve_jumps(name, increases, sparsity):
+    s = np.array([0.0, 0.5, 0.9, 0.99])
+    curves = {"a": (s, np.array(increases)), "b": (s, np.array(increases))}
+    out = allocate(curves, {"a": 1000, "b": 1000}, total_params=2100, compression=4.0)
+    kept = 100 + sum(1000 * (1 - out["sparsity"][l]) for l in "ab")
+    assert kept == pytest.approx(2100 / 4, abs=1e-6), name
+    assert out["predicted_compression"] == pytest.approx(4.0, rel=1e-9)
+    assert out["sparsity"]["a"] == pytest.approx(sparsity) and out["sparsity"]["b"] == pytest.approx(sparsity)
+
+
+def test_allocate_leaves_smooth_curves_exactly_at_the_bisection():
+    # no jump: the result is s_l at the bisection's tolerance, bit for bit (the runs' numbers stay)
+    curves = curves_from_rows(rows_of(CURVES))
+    out = allocate(curves, {"sensitive": 1000, "robust": 1000}, 2000, compression=4.0)
+    for name in CURVES:
+        assert out["sparsity"][name] == tolerated_sparsity(*curves[name], out["tolerance"])
+
+
 def test_allocate_refuses_an_unreachable_compression():
     curves = curves_from_rows(rows_of(CURVES))
     with pytest.raises(ConfigError, match="out of reach.*lower --compression"):
