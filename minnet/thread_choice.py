@@ -10,14 +10,20 @@ Static or dynamic splitting cannot avoid the wait, since every split ends by joi
 one-thread or the parallel kernel, whichever has been faster per unit of work lately.
 
 The rule (per layer shape, in :class:`ThreadChoice`):
-  * each call is timed, and the running variant's seconds per multiply-add are smoothed
-    (exponential moving average, weight ``ALPHA`` for the newest call);
-  * the variant with the lower average runs; the other is tried after ``interval`` calls to see
+  * each call is timed, and the running variant's seconds per multiply-add are summarised by the
+    median of its last ``WINDOW`` calls. A median, not a moving average: after any pause (a gap
+    between requests, a benchmark switching back-ends) the first parallel call pays ~1-2 ms to
+    wake Numba's sleeping threads, 2-4x the whole product on AlexNet's fc6. A moving average
+    (weight 1/4 for the newest call) jumped past the serial kernel's time on that one call and
+    switched to one thread, then kept it for up to ``MAX_INTERVAL`` calls: fc6 ran at 1.09 ms per
+    call instead of 0.53 ms on an idle machine. One slow call in ``WINDOW`` moves no median; a
+    core that stays busy does, within ``WINDOW // 2 + 1`` calls;
+  * the variant with the lower median runs; the other is tried after ``interval`` calls to see
     whether the machine has changed. A trial is ``TRIAL_CALLS`` calls in a row and its median
-    replaces that variant's average: the first parallel call after a spell of serial ones pays
+    replaces that variant's window: the first parallel call after a spell of serial ones pays
     ~1 ms to wake Numba's sleeping threads (measured on AlexNet fc6, against 0.55 ms for the
     whole product), which says nothing about the calls that follow it (for the same reason the
-    first call after returning from a trial is not averaged in). A trial that loses
+    first call after returning from a trial is not counted). A trial that loses
     doubles the interval (from ``MIN_INTERVAL`` up to ``MAX_INTERVAL``), so on a steady machine
     the losing variant runs in under 0.3% of the calls; one that wins switches over and resets it.
 Both variants run the same row loop, so the numbers are bit-identical whichever runs: the choice
@@ -34,7 +40,7 @@ import numba
 
 from minnet.errors import ConfigError
 
-ALPHA = 0.25
+WINDOW = 5
 TRIAL_CALLS = 3
 MIN_INTERVAL = 8
 MAX_INTERVAL = 1024
@@ -56,7 +62,7 @@ class ThreadChoice:
     State is kept per ``key`` (e.g. a layer's shape and batch size): different layers split
     differently well. ``run(key, work, serial, parallel, *args)`` calls one of the two kernels
     with ``args`` and returns its result; ``work`` is the call's multiply-adds (the unit of the
-    averages).
+    medians).
     """
 
     def __init__(self):
@@ -67,19 +73,20 @@ class ThreadChoice:
         if st is None:
             if len(self.state) > 4096:                 # many shapes seen (a sweep): start over
                 self.state.clear()
-            st = self.state[key] = {"avg": [None, None], "count": 0, "interval": MIN_INTERVAL,
-                                    "trial": None, "samples": [], "last": None}
+            st = self.state[key] = {"typical": [None, None], "recent": [[], []], "count": 0,
+                                    "interval": MIN_INTERVAL, "trial": None, "samples": [],
+                                    "last": None}
         return st
 
     def pick(self, key):
         """0 (serial) or 1 (parallel) for the next call with this key (see the module docstring)."""
         st = self._state(key)
         if st["trial"] is None:
-            avg = st["avg"]
-            if avg[1] is None or avg[0] is None:
-                st["trial"] = 1 if avg[1] is None else 0       # time each variant first
+            typical = st["typical"]
+            if typical[1] is None or typical[0] is None:
+                st["trial"] = 1 if typical[1] is None else 0   # time each variant first
             else:
-                best = 1 if avg[1] <= avg[0] else 0
+                best = 1 if typical[1] <= typical[0] else 0
                 if st["count"] < st["interval"]:           # ``interval`` calls, then a trial
                     st["count"] += 1
                     return best
@@ -87,24 +94,26 @@ class ThreadChoice:
         return st["trial"]
 
     def record(self, key, used, seconds_per_work):
-        """Fold one timed call of variant ``used`` into the averages; adjust the trial interval."""
+        """Fold one timed call of variant ``used`` into its median; adjust the trial interval."""
         st = self._state(key)
-        avg = st["avg"]
+        typical, recent = st["typical"], st["recent"][used]
         switched, st["last"] = st["last"] != used, used
-        if st["trial"] != used:                        # the running variant: smoothed
-            old = avg[used]
-            if switched and old is not None:
+        if st["trial"] != used:                        # the running variant: its last WINDOW calls
+            if switched and typical[used] is not None:
                 return               # its first call after the other variant is a warm-up
-            avg[used] = seconds_per_work if old is None else old + ALPHA * (seconds_per_work - old)
+            recent.append(seconds_per_work)
+            del recent[:-WINDOW]
+            typical[used] = sorted(recent)[len(recent) // 2]
             return
         st["samples"].append(seconds_per_work)
         if len(st["samples"]) < TRIAL_CALLS:
             return
-        explored = None not in avg                     # both known before: a real trial
-        avg[used] = sorted(st["samples"])[TRIAL_CALLS // 2]          # median of the trial
+        explored = None not in typical                 # both known before: a real trial
+        recent[:] = st["samples"]                      # the trial's calls start the new window
+        typical[used] = sorted(recent)[TRIAL_CALLS // 2]
         st["trial"], st["samples"], st["count"] = None, [], 0
         if explored:
-            won = (1 if avg[1] <= avg[0] else 0) == used
+            won = (1 if typical[1] <= typical[0] else 0) == used
             st["interval"] = MIN_INTERVAL if won else min(2 * st["interval"], MAX_INTERVAL)
 
     def run(self, key, work, serial, parallel, *args):

@@ -10,7 +10,7 @@ import pytest
 
 from minnet.errors import ConfigError
 from minnet.kernels import csr
-from minnet.thread_choice import (MAX_INTERVAL, MIN_INTERVAL, TRIAL_CALLS, ThreadChoice,
+from minnet.thread_choice import (MAX_INTERVAL, MIN_INTERVAL, TRIAL_CALLS, WINDOW, ThreadChoice,
                                   csr_threads_mode)
 
 SERIAL, PARALLEL = 0, 1
@@ -58,12 +58,28 @@ def test_a_trial_is_judged_by_its_median_not_by_its_first_call():
     assert picks[-50:] == [PARALLEL] * 50
 
 
+def test_a_lone_slow_call_after_each_pause_does_not_switch_to_serial():
+    """Bursts of calls with pauses between them (a stream of requests, a benchmark): the first
+    parallel call of each burst wakes the sleeping thread pool (10x slower here), the rest are fast.
+    A moving average switched to one thread on that call and kept it for up to MAX_INTERVAL calls."""
+    choice = ThreadChoice()
+    picks = []
+    for burst in range(40):
+        for call in range(60):
+            used = choice.pick("k")
+            woken = used == PARALLEL and call == 0
+            choice.record("k", used, {SERIAL: 2.0, PARALLEL: 10.0 if woken else 1.0}[used])
+            picks.append(used)
+    assert picks[-1200:].count(PARALLEL) >= 0.97 * 1200
+
+
 def test_busy_core_switches_to_serial_and_back_when_the_core_is_free_again():
     choice = ThreadChoice()
     simulate(choice, 200, {SERIAL: 2.0, PARALLEL: 1.0})
     # another program takes a core: the parallel kernel stalls (10x slower than one thread)
     busy = simulate(choice, 3000, {SERIAL: 2.0, PARALLEL: 20.0})
-    assert busy[:5].count(SERIAL) >= 4                # one slow call moves the average enough
+    # a core that stays busy moves the median of the last WINDOW calls within WINDOW // 2 + 1 calls
+    assert busy.index(SERIAL) <= WINDOW // 2 + 1 and busy[:WINDOW + 3].count(SERIAL) >= 5
     assert busy.count(PARALLEL) < 0.01 * len(busy)
     # the core is free again: a trial finds it within MAX_INTERVAL calls and switches back
     idle = simulate(choice, MAX_INTERVAL + 300, {SERIAL: 2.0, PARALLEL: 1.0})
@@ -76,8 +92,8 @@ def test_each_key_has_its_own_state():
         for key, fast in (("small", SERIAL), ("large", PARALLEL)):
             used = choice.pick(key)
             choice.record(key, used, 1.0 if used == fast else 3.0)
-    assert choice.state["small"]["avg"][0] < choice.state["small"]["avg"][1]
-    assert choice.state["large"]["avg"][1] < choice.state["large"]["avg"][0]
+    assert choice.state["small"]["typical"][0] < choice.state["small"]["typical"][1]
+    assert choice.state["large"]["typical"][1] < choice.state["large"]["typical"][0]
 
 
 def test_environment_variable_forces_a_variant(monkeypatch):
@@ -108,4 +124,4 @@ def test_run_returns_the_kernels_result_whichever_it_picks():
         got = choice.run("k", data.shape[0], csr.csr_matvec_serial, csr.csr_matvec_parallel,
                          indptr, indices, data, bias, True, x, np.empty(300, np.float32))
         assert np.array_equal(got, want)
-    assert None not in choice.state["k"]["avg"]        # both variants were timed
+    assert None not in choice.state["k"]["typical"]        # both variants were timed
