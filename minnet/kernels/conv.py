@@ -234,12 +234,10 @@ def maxpool_forward(x, kh, kw, sh, sw, ph, pw, out, argmax):
     """
     n_img, n_ch, h, w = x.shape
     oh, ow = out.shape[2], out.shape[3]
-    fast = kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0
+    if kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0:
+        return _maxpool_2x2(x, out, argmax)
     for n in range(n_img):
         for c in range(n_ch):
-            if fast:
-                _maxpool_2x2_plane(x[n, c], out[n, c], argmax[n, c])
-                continue
             for oy in range(oh):
                 y0 = oy * sh - ph
                 i0, i1 = max(0, -y0), min(kh, h - y0)         # window rows inside the image
@@ -260,26 +258,37 @@ def maxpool_forward(x, kh, kw, sh, sw, ph, pw, out, argmax):
 
 
 @njit(cache=True)
-def _maxpool_2x2_plane(x, out, argmax):
-    """The 2x2, stride 2, no padding case (LeNet-5, VGG-16) on one (H, W) plane, same rules.
+def _maxpool_2x2(x, out, argmax):
+    """The 2x2, stride 2, no padding case (LeNet-5, VGG-16) of ``maxpool_forward``, same rules.
 
-    With the window size fixed LLVM unrolls the window and turns the comparisons into selects,
-    ~14x faster than the general loop, whose data-dependent branches mispredict half the time.
+    The window is written out (row oy*2, then row oy*2 + 1; left, then right: strict ``>`` keeps
+    the first maximum), so LLVM turns the comparisons into selects, ~14x faster than the general
+    loop, whose data-dependent branches mispredict half the time. The N*C planes are walked as one
+    flat stack of rows: taking a view per (image, channel) cost more than pooling LeNet-5's 8x8
+    conv2 planes (batch 1000: 2.5 ms -> 1.1 ms). Needs C-contiguous arrays. Returns out.
     """
-    w = x.shape[1]
-    for oy in range(out.shape[0]):
-        for ox in range(out.shape[1]):
-            y0, x0 = 2 * oy, 2 * ox
-            best = x[y0, x0]
-            best_idx = y0 * w + x0
-            for i in range(2):
-                for j in range(2):
-                    v = x[y0 + i, x0 + j]
-                    if v > best:
-                        best = v
-                        best_idx = (y0 + i) * w + x0 + j
-            out[oy, ox] = best
-            argmax[oy, ox] = best_idx
+    n_img, n_ch, h, w = x.shape
+    oh, ow = out.shape[2], out.shape[3]
+    planes = x.reshape(n_img * n_ch, h, w)
+    maxima = out.reshape(n_img * n_ch, oh, ow)
+    where = argmax.reshape(n_img * n_ch, oh, ow)
+    for p in range(planes.shape[0]):
+        for oy in range(oh):
+            top, bottom = planes[p, 2 * oy], planes[p, 2 * oy + 1]
+            row_max, row_where = maxima[p, oy], where[p, oy]
+            base = 2 * oy * w                   # flat index of (2*oy, 0) in the plane
+            for ox in range(ow):
+                j = 2 * ox
+                best, best_idx = top[j], base + j
+                if top[j + 1] > best:
+                    best, best_idx = top[j + 1], base + j + 1
+                if bottom[j] > best:
+                    best, best_idx = bottom[j], base + w + j
+                if bottom[j + 1] > best:
+                    best, best_idx = bottom[j + 1], base + w + j + 1
+                row_max[ox] = best
+                row_where[ox] = best_idx
+    return out
 
 
 @njit(cache=True)
