@@ -51,7 +51,14 @@ from pathlib import Path
 import numpy as np
 from numba import njit, prange
 
-from minnet.thread_choice import CSR_FORWARD
+from minnet.thread_choice import CSR_FORWARD, ThreadChoice
+
+CSR_BACKWARD = ThreadChoice()      # the gradient products' own per-shape choices
+
+# Below this many multiply-adds (nnz * batch) a call runs on one thread: waking Numba's thread pool
+# costs ~10-80 us on a busy 2-core machine, more than such a product takes (measured with
+# `python -m minnet.bench sparse`; LeNet's layers at batch 1 are 0.3k-19k multiply-adds).
+PARALLEL_MIN_WORK = 200_000
 
 
 # -- forward: Y^T = act(W X^T + b) ---------------------------------------------------------------
@@ -245,19 +252,10 @@ def csr_matmul_t(block_ptr, indices, data, bias, relu, xt, out_t):
 
 # -- backward: gradients at the surviving connections only ---------------------------------------
 
-@njit(cache=True, parallel=True)
-def csr_sddmm_t(block_ptr, indices, dzt, xt, out):
-    """Weight gradient at the nonzeros only: a sampled dense-dense product (SDDMM).
-
-    The dense gradient is dW = dZ^T X (rows, cols); retraining a pruned layer (paper sec. 3.3) only
-    needs it where a connection survives, so for every stored entry k = (i, j):
-        out[k] = sum_n dzt[i, n] * xt[j, n]        (= dW[i, j])
-    Shapes: block_ptr (n_blocks, rows + 1), dzt = dZ^T (rows, N), xt = X^T (cols, N), out (nnz,)
-    in the order of ``data``. Cost is nnz * N instead of rows * cols * N. Parallel over rows; each
-    out[k] is one dot product in a fixed order (deterministic). Returns out.
-    """
+@njit(cache=True)
+def _sddmm_rows(block_ptr, indices, dzt, xt, out, lo, hi):
     n = dzt.shape[1]
-    for i in prange(block_ptr.shape[1] - 1):
+    for i in range(lo, hi):
         g = dzt[i]
         for b in range(block_ptr.shape[0]):
             for k in range(block_ptr[b, i], block_ptr[b, i + 1]):
@@ -266,23 +264,38 @@ def csr_sddmm_t(block_ptr, indices, dzt, xt, out):
                 for m in range(n):
                     acc += g[m] * src[m]
                 out[k] = acc
-    return out
 
 
 @njit(cache=True, parallel=True)
-def csr_t_matmul_t(t_indptr, t_rows, t_perm, data, dzt, out_t):
-    """dX^T = W^T dZ^T with the transposed structure, parallel over the columns of W.
+def csr_sddmm_t_parallel(block_ptr, indices, dzt, xt, out):
+    """Weight gradient at the nonzeros only: a sampled dense-dense product (SDDMM).
 
-    ``(t_indptr, t_rows, t_perm)`` come from :func:`csr_transpose_structure`: column j of W holds
-    the entries k = t_perm[t_indptr[j] .. t_indptr[j+1]-1] of ``data``, in rows t_rows[...].
-        out_t[j, n] = sum_{p in column j} data[t_perm[p]] * dzt[t_rows[p], n]
-    Shapes: data (nnz,), dzt = dZ^T (rows, N), out_t = dX^T (cols, N). Reading ``data`` through
-    ``t_perm`` means the optimiser can update ``data`` in place and this kernel sees it. Gathering
-    per output column (instead of scattering from each row of W) keeps it deterministic. Returns out_t.
+    The dense gradient is dW = dZ^T X (rows, cols); retraining a pruned layer (paper sec. 3.3) only
+    needs it where a connection survives, so for every stored entry k = (i, j):
+        out[k] = sum_n dzt[i, n] * xt[j, n]        (= dW[i, j])
+    Shapes: block_ptr (n_blocks, rows + 1), dzt = dZ^T (rows, N), xt = X^T (cols, N), out (nnz,)
+    in the order of ``data``. Cost is nnz * N instead of rows * cols * N. Parallel over chunks of
+    rows; each out[k] is one dot product in a fixed order (deterministic). Returns out.
     """
+    n_rows = block_ptr.shape[1] - 1
+    for c in prange(ROW_CHUNKS):
+        lo, hi = _chunk_bounds(n_rows, c)
+        _sddmm_rows(block_ptr, indices, dzt, xt, out, lo, hi)
+    return out
+
+
+@njit(cache=True)
+def csr_sddmm_t_serial(block_ptr, indices, dzt, xt, out):
+    """:func:`csr_sddmm_t_parallel` on one thread, same numbers."""
+    _sddmm_rows(block_ptr, indices, dzt, xt, out, 0, block_ptr.shape[1] - 1)
+    return out
+
+
+@njit(cache=True)
+def _t_matmul_cols(t_indptr, t_rows, t_perm, data, dzt, out_t, lo, hi):
     n = dzt.shape[1]
     zero = data.dtype.type(0)
-    for j in prange(t_indptr.shape[0] - 1):
+    for j in range(lo, hi):
         acc = out_t[j]
         for m in range(n):
             acc[m] = zero
@@ -291,7 +304,58 @@ def csr_t_matmul_t(t_indptr, t_rows, t_perm, data, dzt, out_t):
             src = dzt[t_rows[p]]
             for m in range(n):
                 acc[m] += w * src[m]
+
+
+@njit(cache=True, parallel=True)
+def csr_t_matmul_t_parallel(t_indptr, t_rows, t_perm, data, dzt, out_t):
+    """dX^T = W^T dZ^T with the transposed structure, parallel over chunks of the columns of W.
+
+    ``(t_indptr, t_rows, t_perm)`` come from :func:`csr_transpose_structure`: column j of W holds
+    the entries k = t_perm[t_indptr[j] .. t_indptr[j+1]-1] of ``data``, in rows t_rows[...].
+        out_t[j, n] = sum_{p in column j} data[t_perm[p]] * dzt[t_rows[p], n]
+    Shapes: data (nnz,), dzt = dZ^T (rows, N), out_t = dX^T (cols, N). Reading ``data`` through
+    ``t_perm`` means the optimiser can update ``data`` in place and this kernel sees it. Gathering
+    per output column (instead of scattering from each row of W) keeps it deterministic. Returns out_t.
+    """
+    n_cols = t_indptr.shape[0] - 1
+    for c in prange(ROW_CHUNKS):
+        lo, hi = _chunk_bounds(n_cols, c)
+        _t_matmul_cols(t_indptr, t_rows, t_perm, data, dzt, out_t, lo, hi)
     return out_t
+
+
+@njit(cache=True)
+def csr_t_matmul_t_serial(t_indptr, t_rows, t_perm, data, dzt, out_t):
+    """:func:`csr_t_matmul_t_parallel` on one thread, same numbers."""
+    _t_matmul_cols(t_indptr, t_rows, t_perm, data, dzt, out_t, 0, t_indptr.shape[0] - 1)
+    return out_t
+
+
+# Retraining on CSR runs these twice per layer and batch. Like the forward products they pick one
+# thread or all per call (:mod:`minnet.thread_choice`): with a core busy, the all-threads versions
+# made a LeNet-300-100 retraining epoch on CSR 2.1x slower than masked dense (1.66 s vs 0.78 s).
+
+def csr_sddmm_t(block_ptr, indices, dzt, xt, out):
+    """:func:`csr_sddmm_t_parallel` or :func:`csr_sddmm_t_serial`: one thread below
+    PARALLEL_MIN_WORK multiply-adds, else whichever has lately been faster for this shape (same
+    arguments, bit-identical result). Returns out."""
+    work = out.shape[0] * dzt.shape[1]
+    if work < PARALLEL_MIN_WORK:
+        return csr_sddmm_t_serial(block_ptr, indices, dzt, xt, out)
+    key = ("sddmm", block_ptr.shape[1], out.shape[0], dzt.shape[1])
+    return CSR_BACKWARD.run(key, work, csr_sddmm_t_serial, csr_sddmm_t_parallel,
+                            block_ptr, indices, dzt, xt, out)
+
+
+def csr_t_matmul_t(t_indptr, t_rows, t_perm, data, dzt, out_t):
+    """:func:`csr_t_matmul_t_parallel` or :func:`csr_t_matmul_t_serial`, chosen as in
+    :func:`csr_sddmm_t`. Returns out_t."""
+    work = data.shape[0] * dzt.shape[1]
+    if work < PARALLEL_MIN_WORK:
+        return csr_t_matmul_t_serial(t_indptr, t_rows, t_perm, data, dzt, out_t)
+    key = ("t_matmul", t_indptr.shape[0], data.shape[0], dzt.shape[1])
+    return CSR_BACKWARD.run(key, work, csr_t_matmul_t_serial, csr_t_matmul_t_parallel,
+                            t_indptr, t_rows, t_perm, data, dzt, out_t)
 
 
 # -- structure helpers (plain NumPy: run once per layer, not per batch) ---------------------------

@@ -17,9 +17,9 @@ import numpy as np
 
 from minnet import hooks
 from minnet.errors import ConfigError, OrderError, ShapeError
-from minnet.kernels.csr import (BLOCK_COLS, csr_column_blocks, csr_matmul_t, csr_matmul_t_serial,
-                                csr_matvec, csr_matvec_serial, csr_sddmm_t, csr_t_matmul_t,
-                                csr_transpose_structure)
+from minnet.kernels.csr import (BLOCK_COLS, PARALLEL_MIN_WORK, csr_column_blocks, csr_matmul_t,
+                                csr_matmul_t_serial, csr_matvec, csr_matvec_serial, csr_sddmm_t,
+                                csr_t_matmul_t, csr_transpose_structure)
 from minnet.kernels.dense import relu_backward
 from minnet.layers.base import Layer, check_float_array
 from minnet.kernels.csr import csr_entry_rows
@@ -28,11 +28,6 @@ from minnet.layers.registry import register_layer
 from minnet.sparse.csr import column_index_dtype, csr_to_dense, dense_to_csr, shared_scipy_csr
 
 BACKENDS = ("minnet", "scipy")
-
-# Below this many multiply-adds (nnz * batch) a call runs on one thread: waking Numba's thread pool
-# costs ~10-80 us on a busy 2-core machine, more than such a product takes (measured with
-# `python -m minnet.bench sparse`; LeNet's layers at batch 1 are 0.3k-19k multiply-adds).
-PARALLEL_MIN_WORK = 200_000
 
 
 def csr_forward_t(block_ptr, indices, data, bias, relu, xt, out_t):

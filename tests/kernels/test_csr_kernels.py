@@ -159,8 +159,8 @@ def test_parallel_kernels_are_bit_identical_across_runs_and_thread_counts():
                                           np.empty((500, 16), np.float32)),
                 csr.csr_matvec_parallel(indptr, indices, data, bias, False, xt[:, 0].copy(),
                                         np.empty(500, np.float32)),
-                csr.csr_sddmm_t(indptr, indices, dzt, xt, np.empty(data.shape, np.float32)),
-                csr.csr_t_matmul_t(*t, data, dzt, np.empty((700, 16), np.float32)))
+                csr.csr_sddmm_t_parallel(indptr, indices, dzt, xt, np.empty(data.shape, np.float32)),
+                csr.csr_t_matmul_t_parallel(*t, data, dzt, np.empty((700, 16), np.float32)))
 
     first = run()
     old = numba.get_num_threads()
@@ -176,10 +176,18 @@ def test_parallel_kernels_are_bit_identical_across_runs_and_thread_counts():
                                                             np.empty((500, 16), np.float32)))
     assert np.array_equal(first[1], csr.csr_matvec_serial(indptr, indices, data, bias, False,
                                                           xt[:, 0].copy(), np.empty(500, np.float32)))
+    assert np.array_equal(first[2], csr.csr_sddmm_t_serial(indptr, indices, dzt, xt,
+                                                           np.empty(data.shape, np.float32)))
+    assert np.array_equal(first[3], csr.csr_t_matmul_t_serial(*t, data, dzt,
+                                                              np.empty((700, 16), np.float32)))
     # the thread-choosing wrappers run one of the two: the same bits either way
     for _ in range(3):
         assert np.array_equal(first[1], csr.csr_matvec(indptr, indices, data, bias, False,
                                                        xt[:, 0].copy(), np.empty(500, np.float32)))
+        assert np.array_equal(first[2], csr.csr_sddmm_t(indptr, indices, dzt, xt,
+                                                        np.empty(data.shape, np.float32)))
+        assert np.array_equal(first[3], csr.csr_t_matmul_t(*t, data, dzt,
+                                                           np.empty((700, 16), np.float32)))
 
 
 @pytest.mark.parametrize("seed,rows,cols,density,block_cols", [
