@@ -37,12 +37,13 @@ scattering into dx.
 
 Each parallel kernel has a ``_serial`` twin with the same numbers: starting Numba's thread pool
 costs tens of microseconds, more than a whole 300x100 layer takes at batch 1. The row loops are
-shared helpers, so both twins run the same code: the parallel forward kernels ``prange`` over
-``ROW_CHUNKS`` chunks of rows, each chunk a call of the serial row loop (measured 1.5-2x faster than
-``prange`` over single rows, whose outlined loop body compiled worse). The forward products
-``csr_matvec`` and ``csr_matmul_t`` are thin Python functions that run the ``_parallel`` or the
-``_serial`` kernel, whichever has lately been faster for that shape (:mod:`minnet.thread_choice`):
-when another program keeps a core busy, a parallel call waits for the thread sharing that core.
+shared helpers, so both twins run the same code: the parallel kernels ``prange`` over
+``ROW_CHUNKS`` chunks of rows (of columns, for W^T), each chunk a call of the serial loop (measured
+1.5-2x faster than ``prange`` over single rows, whose outlined loop body compiled worse). The
+products ``csr_matvec``, ``csr_matmul_t``, ``csr_sddmm_t`` and ``csr_t_matmul_t`` are thin Python
+functions that run the ``_parallel`` or the ``_serial`` kernel, whichever has lately been faster
+for that shape (:mod:`minnet.thread_choice`): when another program keeps a core busy, a parallel
+call waits for the thread sharing that core.
 Plain NumPy references for all of them are in :mod:`minnet.kernels.reference`.
 """
 
