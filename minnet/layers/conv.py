@@ -6,6 +6,7 @@ from minnet.errors import ConfigError, OrderError, ShapeError
 from minnet.kernels.conv import col2im_t, conv_grad_to_gemm, conv_output_from_gemm, im2col
 from minnet.layers.base import (Layer, check_float_array, check_weight_count, helper_thread,
                                 spare_core_free)
+from minnet.workspace import scratch
 
 
 # The batch goes through im2col and the GEMMs in chunks of images whose col matrix takes at most
@@ -166,8 +167,10 @@ class Conv2D(ConvGeometry, Layer):
         step = self._images_per_chunk(oh * ow)
         cols = []
         for n0 in range(0, n, step):
-            col = self._im2col(x[n0:n0 + step])                               # 1.
-            z = np.empty((oc, col.shape[1]), dtype=W.dtype)
+            # Only a training forward keeps col (for backward); otherwise col and z are scratch
+            # (minnet.workspace: fresh 32 MB blocks cost more to fault in than to fill).
+            col = self._im2col(x[n0:n0 + step], keep=training)                # 1.
+            z = scratch("conv.z", (oc, col.shape[1]), W.dtype)
             # A frozen layer in training runs one GEMM per image (see batch_invariant), else one
             # per chunk: each image's columns, or the whole chunk's.
             width = oh * ow if training and not self.trainable else col.shape[1]
@@ -240,11 +243,13 @@ class Conv2D(ConvGeometry, Layer):
         return dx
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _im2col(self, x):
-        """x (n, C, H, W) -> col (C*kh*kw, n*OH*OW), forward step 1."""
+    def _im2col(self, x, keep=True):
+        """x (n, C, H, W) -> col (C*kh*kw, n*OH*OW), forward step 1. keep=False: col is in
+        scratch memory, valid until the next such call (:mod:`minnet.workspace`)."""
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         _, _, oh, ow = self.output_shape(x.shape)
-        col = np.empty((self.in_channels * kh * kw, x.shape[0] * oh * ow), dtype=x.dtype)
+        shape = (self.in_channels * kh * kw, x.shape[0] * oh * ow)
+        col = np.empty(shape, dtype=x.dtype) if keep else scratch("conv.col", shape, x.dtype)
         return im2col(x, kh, kw, sh, sw, ph, pw, col)
 
     def _split_groups(self, W, col, *outs):
