@@ -26,12 +26,6 @@ The rule (per layer shape, in :class:`ThreadChoice`):
     first call after returning from a trial is not counted). A trial that loses
     doubles the interval (from ``MIN_INTERVAL`` up to ``MAX_INTERVAL``), so on a steady machine
     the losing variant runs in under 0.3% of the calls; one that wins switches over and resets it.
-    So does a switch that comes from the running variant's own median: the first few parallel
-    calls of a burst that follows a pause can be slow together (the threads wake up, the cores
-    clock up), and that switch to one thread must be checked again within ``MIN_INTERVAL``
-    calls, not after the ``MAX_INTERVAL`` that the parallel kernel's lost trials had earned
-    (measured: AlexNet fc7 stuck at 380-430 us a call, the one-thread time, for whole 50 ms
-    bursts, against 205 us).
 Both variants run the same row loop, so the numbers are bit-identical whichever runs: the choice
 changes speed, never results.
 
@@ -81,7 +75,7 @@ class ThreadChoice:
                 self.state.clear()
             st = self.state[key] = {"typical": [None, None], "recent": [[], []], "count": 0,
                                     "interval": MIN_INTERVAL, "trial": None, "samples": [],
-                                    "last": None, "best": None}
+                                    "last": None}
         return st
 
     def pick(self, key):
@@ -93,8 +87,6 @@ class ThreadChoice:
                 st["trial"] = 1 if typical[1] is None else 0   # time each variant first
             else:
                 best = 1 if typical[1] <= typical[0] else 0
-                if best != st["best"]:       # the running variant slowed down: check back soon
-                    st["best"], st["interval"], st["count"] = best, MIN_INTERVAL, 0
                 if st["count"] < st["interval"]:           # ``interval`` calls, then a trial
                     st["count"] += 1
                     return best
