@@ -16,12 +16,22 @@ from minnet.sparse.conv import SparseConv2D
 from minnet.sparse.layers import BACKENDS, SparseDense
 
 
-def to_sparse(model: Sequential, backend="minnet", index_dtype=None) -> Sequential:
+def to_sparse(model: Sequential, backend="minnet", index_dtype=None, layers=None) -> Sequential:
     """A copy of ``model`` whose Dense and Conv2D layers store and multiply W in CSR (paper sec. 4).
 
     model: a (pruned) Sequential; each weight's mask decides which connections are stored.
     backend: "minnet" (Numba kernels) or "scipy" (scipy.sparse CSR) for the forward products.
     index_dtype: column index type; default uint16 when a layer has <= 65536 inputs, else uint32.
+    layers: names of the Dense/Conv2D layers to convert (default: all of them); the others stay
+    masked dense. Why choose: CSR pays where few weights are kept, and dense BLAS does several
+    times more multiply-adds per second than any sparse loop. Measured at batch 1 with the
+    paper's kept fractions (random masks, 2 threads, medians of 5 passes): AlexNet's fc6 at 9%
+    ran 5.3x faster as CSR, but its conv layers at 35-84% ran slower (conv1, 11x11 stride 4 at
+    84%: 17.9 ms against 1.65 ms). The whole network took 29.1 ms as CSR and 15.0 ms masked
+    dense, and 13.5 ms with ``layers=["fc6", "fc7", "fc8"]`` (where conv1 then waits ~2.5 ms for
+    the threads the CSR layers leave spinning). VGG-16 as CSR was 1.6x faster overall (116
+    against 185 ms), though its conv5 layers were 1.3-1.7x slower. Time your own model both ways
+    (:func:`minnet.sparse.layer_report` times each FC layer).
     Trainable flags and pruning records come along; other layers are deep-copied. The outputs
     equal the masked dense model's up to float32 rounding (the sums run in a different order).
     """
@@ -31,15 +41,24 @@ def to_sparse(model: Sequential, backend="minnet", index_dtype=None) -> Sequenti
                          f"(uint16, uint32, int32, int64), got {np.dtype(index_dtype)}")
     if backend not in BACKENDS:
         raise ConfigError(f"to_sparse: backend must be one of {BACKENDS}, got {backend!r}")
-    layers = []
+    convertible = [layer.name for layer in model.layers if isinstance(layer, (Dense, Conv2D))]
+    if layers is None:
+        chosen = set(convertible)
+    else:
+        chosen = {layers} if isinstance(layers, str) else set(layers)
+        unknown = sorted(chosen - set(convertible))
+        if unknown:
+            raise ConfigError(f"to_sparse: layers {unknown} are not Dense or Conv2D layers of this "
+                              f"model; those are {convertible}")
+    converted = []
     for layer in model.layers:
-        if isinstance(layer, Dense):
-            layers.append(SparseDense.from_dense(layer, backend, index_dtype))
-        elif isinstance(layer, Conv2D):
-            layers.append(SparseConv2D.from_dense(layer, backend, index_dtype))
+        if isinstance(layer, Dense) and layer.name in chosen:
+            converted.append(SparseDense.from_dense(layer, backend, index_dtype))
+        elif isinstance(layer, Conv2D) and layer.name in chosen:
+            converted.append(SparseConv2D.from_dense(layer, backend, index_dtype))
         else:
-            layers.append(copy.deepcopy(layer))
-    return Sequential(layers)
+            converted.append(copy.deepcopy(layer))
+    return Sequential(converted)
 
 
 def to_dense(model: Sequential) -> Sequential:

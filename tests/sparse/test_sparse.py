@@ -6,12 +6,12 @@ import os
 import numpy as np
 import pytest
 
-from minnet.errors import CheckpointError, ShapeError
-from minnet.layers import Dense
+from minnet.errors import CheckpointError, ConfigError, ShapeError
+from minnet.layers import Conv2D, Dense
 from minnet.model import Sequential
-from minnet.models import lenet_300_100
+from minnet.models import lenet5, lenet_300_100
 from minnet.optim import SGD
-from minnet.sparse import (SparseDense, load_sparse, save_sparse, to_dense, to_sparse)
+from minnet.sparse import (SparseConv2D, SparseDense, load_sparse, save_sparse, to_dense, to_sparse)
 from minnet.sparse.storage import (decode_relative, encode_relative, pack_bits, sparse_arrays,
                                    unpack_bits)
 from minnet.train import fit
@@ -197,6 +197,32 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ShapeError):
         SparseDense.from_csr([0, 1], [5], np.ones(1, np.float32), np.zeros(1, np.float32),
                              in_features=3)
+
+
+
+def test_only_the_named_layers_become_csr(mnist_batch, tmp_path):
+    model = pruned_lenet(10)
+    mixed = to_sparse(model, layers=["fc1", "fc3"])
+    kinds = {layer.name: type(layer) for layer in mixed.layers}
+    assert kinds["fc1"] is SparseDense and kinds["fc3"] is SparseDense and kinds["fc2"] is Dense
+    assert mixed.layer("fc2") is not model.layer("fc2")              # a copy, not the original
+    assert np.array_equal(mixed.layer("fc2").masks["W"], model.layer("fc2").masks["W"])
+    x = mnist_batch[0][:200]
+    assert_close(mixed.forward(x), model.forward(x), 1e-5, "fc1 and fc3 as CSR")
+    mixed.save(tmp_path / "mixed.npz")                               # saves and loads as it is
+    back = Sequential.load(tmp_path / "mixed.npz")
+    assert [type(l) for l in back.layers] == [type(l) for l in mixed.layers]
+    assert np.array_equal(back.forward(x), mixed.forward(x))
+    assert type(to_sparse(model, layers="fc2").layer("fc2")) is SparseDense      # one name
+    assert all(type(l) is not SparseDense for l in to_sparse(model, layers=[]).layers)
+    for wrong in (["fc9"], ["fc1", "flatten"], "fc"):
+        with pytest.raises(ConfigError, match=r"not Dense or Conv2D layers.*'fc1', 'fc2', 'fc3'"):
+            to_sparse(model, layers=wrong)
+    conv_model = lenet5(seed=0)
+    conv_model.layer("conv2").set_mask("W", np.random.default_rng(0).random((50, 20, 5, 5)) < 0.2)
+    kinds = {l.name: type(l) for l in to_sparse(conv_model, layers=["conv2", "fc2"]).layers}
+    assert (kinds["conv1"], kinds["conv2"], kinds["fc1"], kinds["fc2"]) == (
+        Conv2D, SparseConv2D, Dense, SparseDense)
 
 
 # -- storage -----------------------------------------------------------------------------------
