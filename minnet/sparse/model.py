@@ -28,8 +28,8 @@ def to_sparse(model: Sequential, backend="minnet", index_dtype=None, layers=None
     paper's kept fractions (random masks, 2 threads, medians of 5 passes): AlexNet's fc6 at 9%
     ran 5.3x faster as CSR, but its conv layers at 35-84% ran slower (conv1, 11x11 stride 4 at
     84%: 17.9 ms against 1.65 ms). The whole network took 29.1 ms as CSR and 15.0 ms masked
-    dense, and 13.5 ms with ``layers=["fc6", "fc7", "fc8"]`` (where conv1 then waits ~2.5 ms for
-    the threads the CSR layers leave spinning). VGG-16 as CSR was 1.6x faster overall (116
+    dense, and 13.5 ms with ``layers=["fc6", "fc7", "fc8"]`` (conv1 then took 2.5 ms longer,
+    right after the CSR layers' Numba threads had run). VGG-16 as CSR was 1.6x faster overall (116
     against 185 ms), though its conv5 layers were 1.3-1.7x slower. Time your own model both ways
     (:func:`minnet.sparse.layer_report` times each FC layer).
     Trainable flags and pruning records come along; other layers are deep-copied. The outputs
