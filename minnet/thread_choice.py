@@ -25,7 +25,16 @@ The rule (per layer shape, in :class:`ThreadChoice`):
     whole product), which says nothing about the calls that follow it (for the same reason the
     first call after returning from a trial is not counted). A trial that loses
     doubles the interval (from ``MIN_INTERVAL`` up to ``MAX_INTERVAL``), so on a steady machine
-    the losing variant runs in under 0.3% of the calls; one that wins switches over and resets it.
+    the losing variant runs in under 0.3% of the calls; one that wins switches over and resets it;
+  * re-check: when the parallel kernel has run for at least ``MIN_INTERVAL`` calls and its own
+    median then switches to the serial one, the parallel kernel gets one trial ``MIN_INTERVAL``
+    calls later instead of after the rest of the interval. Why: the first calls of a burst that
+    follows a pause can all be slow (measured on AlexNet fc6 in ``bench sparse``: the first three
+    after the dense burst), which moves the median; the interval, stretched to ``MAX_INTERVAL``
+    by the serial kernel's lost trials, then kept fc6 on one thread for whole bursts (927 us a
+    call instead of ~500 us). Only this direction, and only once: a full reset of the interval
+    on every switch re-tried a stalling parallel kernel so often under ``--busy`` that CSR
+    retraining slowed from 0.77 to ~1.0 s an epoch.
 Both variants run the same row loop, so the numbers are bit-identical whichever runs: the choice
 changes speed, never results.
 
@@ -75,7 +84,7 @@ class ThreadChoice:
                 self.state.clear()
             st = self.state[key] = {"typical": [None, None], "recent": [[], []], "count": 0,
                                     "interval": MIN_INTERVAL, "trial": None, "samples": [],
-                                    "last": None}
+                                    "last": None, "best": None, "run": 0}
         return st
 
     def pick(self, key):
@@ -87,8 +96,13 @@ class ThreadChoice:
                 st["trial"] = 1 if typical[1] is None else 0   # time each variant first
             else:
                 best = 1 if typical[1] <= typical[0] else 0
+                if best != st["best"]:
+                    if best == 0 and st["run"] >= MIN_INTERVAL:   # see "re-check" above
+                        st["count"] = max(st["count"], st["interval"] - MIN_INTERVAL)
+                    st["best"], st["run"] = best, 0
                 if st["count"] < st["interval"]:           # ``interval`` calls, then a trial
                     st["count"] += 1
+                    st["run"] += 1
                     return best
                 st["trial"] = 1 - best
         return st["trial"]

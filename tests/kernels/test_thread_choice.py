@@ -125,3 +125,21 @@ def test_run_returns_the_kernels_result_whichever_it_picks():
                          indptr, indices, data, bias, True, x, np.empty(300, np.float32))
         assert np.array_equal(got, want)
     assert None not in choice.state["k"]["typical"]        # both variants were timed
+
+
+def test_slow_calls_at_the_start_of_a_burst_switch_to_serial_only_briefly():
+    """After a pause the first few parallel calls can all be slow (threads wake, another pool
+    still spins), so the median switches to one thread. The serial trials the parallel kernel
+    won before had stretched the interval to MAX_INTERVAL; that must not keep it on one thread."""
+    choice = ThreadChoice()
+    simulate(choice, 30 * MAX_INTERVAL, {SERIAL: 2.0, PARALLEL: 1.0})   # interval at its cap
+    assert choice.state["k"]["interval"] == MAX_INTERVAL
+    picks = []
+    for burst in range(20):
+        for call in range(130):
+            used = choice.pick("k")
+            slow = used == PARALLEL and call < WINDOW // 2 + 1
+            choice.record("k", used, {SERIAL: 2.0, PARALLEL: 3.0 if slow else 1.0}[used])
+            picks.append(used)
+    assert picks.count(PARALLEL) >= 0.85 * len(picks)
+
