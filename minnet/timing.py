@@ -28,9 +28,7 @@ def calls_per_sample(fn, target_s=0.002, max_calls=10_000):
     fn()
     once = []
     for _ in range(3):
-        start = time.perf_counter()
-        fn()
-        once.append(time.perf_counter() - start)
+        once.append(time_per_call(fn))
         if once[-1] >= target_s:          # one call fills a sample: no need to time more
             break
     per_call = max(statistics.median(once), 1e-7)
