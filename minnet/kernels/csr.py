@@ -234,6 +234,28 @@ def csr_matmul_t_serial(block_ptr, indices, data, bias, relu, xt, out_t):
     return out_t
 
 
+@njit(cache=True)
+def csr_forward_t_serial(block_ptr, indices, data, bias, relu, xt, out_t):
+    """Y^T = act(W X^T + b) on one thread for any batch N, written into out_t; returns nothing.
+
+    Shapes: block_ptr (n_blocks, rows + 1), xt = X^T (cols, N) and out_t = Y^T (rows, N), both
+    C-contiguous. N = 1 runs the loop of :func:`csr_matvec_serial`, N > 1 the loop of
+    :func:`csr_matmul_t_serial`, so the numbers are theirs, bit for bit.
+
+    The entry for small products (LeNet's layers at batch 1), where calling costs more than
+    computing. It takes the 2-D arrays as they are, because a reshape in Python costs ~0.1 us, and
+    it returns None, because handing an array back to Python costs ~0.25 us (Numba builds a new
+    array object for it): more than LeNet-300-100's fc3 product itself, ~0.09 us (measured on
+    AMD EPYC, Zen 5).
+    """
+    rows = block_ptr.shape[1] - 1
+    if xt.shape[1] == 1:      # the same memory seen as vectors: a view, no copy
+        _matvec_rows(block_ptr, indices, data, bias, relu, xt.reshape(-1), out_t.reshape(-1),
+                     0, rows)
+    else:
+        _matmul_rows(block_ptr, indices, data, bias, relu, xt, out_t, 0, rows)
+
+
 def csr_matvec(block_ptr, indices, data, bias, relu, x, out):
     """:func:`csr_matvec_parallel` or :func:`csr_matvec_serial`, whichever has lately been faster
     for this shape (:mod:`minnet.thread_choice`: a busy core stalls the parallel kernel). Same

@@ -17,8 +17,8 @@ import numpy as np
 
 from minnet import hooks
 from minnet.errors import ConfigError, OrderError, ShapeError
-from minnet.kernels.csr import (BLOCK_COLS, PARALLEL_MIN_WORK, csr_column_blocks, csr_matmul_t,
-                                csr_matmul_t_serial, csr_matvec, csr_matvec_serial, csr_sddmm_t,
+from minnet.kernels.csr import (BLOCK_COLS, PARALLEL_MIN_WORK, csr_column_blocks,
+                                csr_forward_t_serial, csr_matmul_t, csr_matvec, csr_sddmm_t,
                                 csr_t_matmul_t, csr_transpose_structure)
 from minnet.kernels.dense import relu_backward
 from minnet.layers.base import Layer, check_float_array
@@ -34,18 +34,18 @@ def csr_forward_t(block_ptr, indices, data, bias, relu, xt, out_t):
     """Y^T = act(W X^T + b) with the fastest of the four CSR forward kernels for this size.
 
     block_ptr (n_blocks, rows + 1) as in :mod:`minnet.kernels.csr` (a plain CSR indptr is
-    ``indptr[None, :]``), xt (cols, N) C-contiguous, out_t (rows, N). N = 1 uses the
-    matrix-vector kernel on 1-D views; fewer than PARALLEL_MIN_WORK multiply-adds run on one
-    thread. Returns out_t.
+    ``indptr[None, :]``), xt (cols, N) C-contiguous, out_t (rows, N). Fewer than
+    PARALLEL_MIN_WORK multiply-adds (nnz * N) run on one thread through the cheapest call,
+    :func:`csr_forward_t_serial`; larger products use the matrix-vector kernel on 1-D views at
+    N = 1 and the batch kernel otherwise. Returns out_t.
     """
     n = xt.shape[1]
-    serial = data.shape[0] * n < PARALLEL_MIN_WORK
-    if n == 1:
-        (csr_matvec_serial if serial else csr_matvec)(
-            block_ptr, indices, data, bias, relu, xt.reshape(-1), out_t.reshape(-1))
+    if data.shape[0] * n < PARALLEL_MIN_WORK:
+        csr_forward_t_serial(block_ptr, indices, data, bias, relu, xt, out_t)
+    elif n == 1:
+        csr_matvec(block_ptr, indices, data, bias, relu, xt.reshape(-1), out_t.reshape(-1))
     else:
-        (csr_matmul_t_serial if serial else csr_matmul_t)(block_ptr, indices, data, bias, relu, xt,
-                                                          out_t)
+        csr_matmul_t(block_ptr, indices, data, bias, relu, xt, out_t)
     return out_t
 
 
@@ -232,14 +232,6 @@ class SparseDense(Layer):
         relu = self.activation == "relu"
         # Looked up at call time: --use-exercises puts a student's CSR product here (minnet.hooks).
         forward_t = hooks.implementation("csr_forward_t", csr_forward_t)
-        if n == 1 and self.backend == "minnet" and forward_t is csr_forward_t:
-            # The batch-1 path, kept short: at LeNet's sizes the Python around the kernel costs as
-            # much as the kernel, and inference of single images lives here.
-            y = np.empty(self.out_features, dtype=data.dtype)
-            (csr_matvec_serial if data.shape[0] < PARALLEL_MIN_WORK else csr_matvec)(
-                self.block_ptr, self.indices, data, b, relu, xt.reshape(-1), y)
-            self._xt, self._yt = xt, y.reshape(-1, 1)
-            return y.reshape(1, -1)
         if self.backend == "scipy":
             yt = self._scipy_matrix() @ (xt[:, 0] if n == 1 else xt)
             yt = yt.reshape(self.out_features, n)

@@ -223,3 +223,29 @@ def test_block_width_follows_the_l1_cache():
     assert csr.block_cols_for(32 * 1024) == 4096 and csr.block_cols_for(48 * 1024) == 8192
     assert csr.block_cols_for(0) == 1024 and csr.block_cols_for(1 << 30) == 65536
     assert csr.BLOCK_COLS * 4 <= max(csr.l1_data_cache_bytes(), 1536)
+
+
+@pytest.mark.parametrize("block_cols", [None, 333])
+@pytest.mark.parametrize("relu", [False, True])
+def test_serial_forward_entry_gives_the_matvec_and_batch_kernels_numbers_bit_for_bit(block_cols,
+                                                                                      relu):
+    """csr_forward_t_serial (the cheap call for small products) runs the matrix-vector loop at
+    N = 1 and the batch loop at N > 1: its output must equal those kernels' exactly, fill all of
+    out_t, and return nothing (returning the array is what it avoids)."""
+    rows, cols = 40, 1000
+    indptr, indices, data = random_csr(rows, cols, 0.2, 7, np.uint16, np.float32,
+                                       zero_rows=(3,), shuffle=True)
+    ptr, b_indices, b_data = csr.csr_column_blocks(indptr, indices, data, cols, block_cols or cols)
+    rng = np.random.default_rng(7)
+    bias = rng.standard_normal(rows).astype(np.float32)
+    for n in (1, 5):
+        xt = rng.standard_normal((cols, n)).astype(np.float32)
+        out_t = np.full((rows, n), np.nan, np.float32)
+        assert csr.csr_forward_t_serial(ptr, b_indices, b_data, bias, relu, xt, out_t) is None
+        if n == 1:
+            want = csr.csr_matvec_serial(ptr, b_indices, b_data, bias, relu, xt[:, 0].copy(),
+                                         np.empty(rows, np.float32))[:, None]
+        else:
+            want = csr.csr_matmul_t_serial(ptr, b_indices, b_data, bias, relu, xt,
+                                           np.empty((rows, n), np.float32))
+        assert np.array_equal(out_t, want), f"N = {n}"
