@@ -28,10 +28,16 @@ def to_sparse(model: Sequential, backend="minnet", index_dtype=None, layers=None
     paper's kept fractions (random masks, 2 threads, medians of 5 passes): AlexNet's fc6 at 9%
     ran 5.3x faster as CSR, but its conv layers at 35-84% ran slower (conv1, 11x11 stride 4 at
     84%: 17.9 ms against 1.65 ms). The whole network took 29.1 ms as CSR and 15.0 ms masked
-    dense, and 13.5 ms with ``layers=["fc6", "fc7", "fc8"]`` (conv1 then took 2.5 ms longer,
-    right after the CSR layers' Numba threads had run). VGG-16 as CSR was 1.6x faster overall (116
-    against 185 ms), though its conv5 layers were 1.3-1.7x slower. Time your own model both ways
-    (:func:`minnet.sparse.layer_report` times each FC layer).
+    dense, and 15.5-21.2 ms with ``layers=["fc6", "fc7", "fc8"]`` (5 runs). The cause: after
+    a parallel CSR product, Numba's OpenMP threads keep spinning for a while (libgomp's default
+    wait), and the dense convolutions of the next image then share the 2 cores with them (conv1
+    4.5 ms instead of 1.6). With ``GOMP_SPINCOUNT=20000`` set in the environment before Python
+    starts, the fc-only model took 11.0-13.9 ms (4 runs), faster than dense, and the CSR layers
+    were as fast as before (how it was measured: docs/benchmarks.md, round 5). minnet leaves
+    the setting to you: it would change every OpenMP library in the process, PyTorch's too.
+    VGG-16 as CSR was 1.6x faster overall (116 against 185 ms), though its conv5 layers were
+    1.3-1.7x slower. Time your own model both ways (:func:`minnet.sparse.layer_report` times each
+    FC layer).
     Trainable flags and pruning records come along; other layers are deep-copied. The outputs
     equal the masked dense model's up to float32 rounding (the sums run in a different order).
     """
