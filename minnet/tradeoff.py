@@ -28,7 +28,6 @@ Neither Dask nor Ray is needed otherwise. Command line (writes a JSON file ``rep
     python -m minnet.tradeoff --out runs/tradeoff.json --dask-scheduler tcp://host:8786
 """
 
-import argparse
 import os
 import sys
 
@@ -42,6 +41,7 @@ from minnet.parallel import jobs_for, run_jobs, sweep_backend
 from minnet.pruning import prune_model, retrain
 from minnet.threads import blas_threads
 from minnet.train import evaluate, fit
+from minnet.cli_parser import ArgumentParser
 
 MODES = ("none", "retrain", "iterative")
 DEFAULT_PERCENTS = (0, 20, 40, 50, 60, 70, 80, 85, 90, 93, 95, 97)
@@ -180,7 +180,7 @@ def run_tradeoff(*, epochs=3, retrain_epochs=1, percents=DEFAULT_PERCENTS, train
 
 def main(argv=None):
     """``python -m minnet.tradeoff --out FILE.json [--quick] [--n-jobs N]``; returns the exit code."""
-    p = argparse.ArgumentParser(prog="python -m minnet.tradeoff", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="python -m minnet.tradeoff", description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="JSON file to write (e.g. RUN_DIR/tradeoff.json)")
     p.add_argument("--epochs", type=int, help="dense training epochs per model (default 10; "
                    "--quick: 2)")

@@ -14,7 +14,6 @@ The tutorials are plain scripts with ``# %%`` cell markers, so they also open as
 reads the options from the environment variable MINNET_TUTORIAL_ARGS (default "--quick").
 """
 
-import argparse
 import math
 import os
 import re
@@ -29,6 +28,7 @@ import numpy as np
 from minnet.data import load_mnist
 from minnet.train import Callback
 from minnet.errors import ConfigError
+from minnet.cli_parser import ArgumentParser
 
 NOTEBOOK_ARGS_ENV = "MINNET_TUTORIAL_ARGS"
 _TUTORIALS_DIR = Path(__file__).resolve().parent.parent / "tutorials"
@@ -61,7 +61,7 @@ def tutorial_args(doc, quick_help, out_help="figures", seed=True, extra=(), scri
     else:
         found = re.search(r"Tutorial (\d\d)", title)
         number, folder = (found.group(1) if found else "00"), _TUTORIALS_DIR
-    parser = argparse.ArgumentParser(description=title)
+    parser = ArgumentParser(description=title)
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--out", type=Path, default=folder / "output" / number,
                         help=f"folder for the {out_help} (default: tutorials/output/{number}, git-ignored)")

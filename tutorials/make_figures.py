@@ -14,13 +14,13 @@ validation split (report.json), for runs of the default method. A figure whose d
 figures to tutorials/output/figures/ (git-ignored), never to the README's folder.
 """
 
-import argparse
 import json
 from pathlib import Path
 
 from minnet import plotting
 from minnet.report_html import build_figures
 from minnet.run_folder import compute_sensitivity, load_run
+from minnet.cli_parser import ArgumentParser
 
 HERE = Path(__file__).resolve().parent
 FIGURES_DIR = HERE / "figures"
@@ -49,7 +49,7 @@ def quick_inputs():
 
 def main(argv=None):
     """Draw README_FIGURES of RUN_DIR into tutorials/figures/ (or --out); print each path."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("run_dir", nargs="?", help="a LeNet-300-100 prune run folder (not with --quick)")
     p.add_argument("--tradeoff", help="JSON written by python -m minnet.tradeoff (Fig. 5)")
     p.add_argument("--quick", action="store_true",

@@ -31,6 +31,7 @@ from minnet.models import lenet5
 from minnet.optim import caffe_lenet_sgd
 from minnet.threads import blas_threads
 from minnet.train import fit
+from minnet.cli_parser import ArgumentParser
 
 MNIST_TRAIN_SIZE = 60_000
 BATCH_TRAIN = 64
@@ -187,7 +188,7 @@ def format_rows(rows):
 
 def main(argv=None):
     """``python -m minnet.bench.conv [--repeats R] [--n-train N] [--json PATH]``."""
-    parser = argparse.ArgumentParser(prog="python -m minnet.bench.conv", description=__doc__,
+    parser = ArgumentParser(prog="python -m minnet.bench.conv", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=positive_int, default=3)
     parser.add_argument("--n-train", type=int, default=6400,

@@ -7,13 +7,13 @@ alternate; the table gives medians, wall and CPU seconds (CPU time shows what th
 other processes share the cores). The load average is printed before and after.
 """
 
-import argparse
 import json
 import os
 import subprocess
 import sys
 
 from minnet.bench import format_table, machine_info, median, positive_int
+from minnet.cli_parser import ArgumentParser
 
 _CHILD = """
 import json, time
@@ -33,7 +33,7 @@ def time_load(cache: bool):
 
 def main(argv=None):
     """``python -m minnet.bench data [--repeats R]``."""
-    p = argparse.ArgumentParser(prog="python -m minnet.bench data", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="python -m minnet.bench data", description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=positive_int, default=5, help="processes per case (default 5)")
     args = p.parse_args(argv)
     load_before = os.getloadavg()

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from minnet.bench import machine_info
+from minnet.cli_parser import ArgumentParser
 
 # The order and labels of the split; "seconds" keys the pipeline writes (minnet.pruning.steps).
 SPLIT = [("dense_epochs", "dense epochs"), ("scan", "sensitivity scan"), ("prune", "prune steps"),
@@ -67,7 +68,7 @@ def numbers(report):
 
 def main(argv=None):
     """Entry point: ``python -m minnet.bench pipeline [--model M] [--quick] [--seed S] [--json P]``."""
-    parser = argparse.ArgumentParser(prog="python -m minnet.bench pipeline", description=__doc__,
+    parser = ArgumentParser(prog="python -m minnet.bench pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="lenet300", help="lenet300 (default) or lenet5")
     parser.add_argument("--quick", action="store_true", help="the --quick slice (a smoke test)")

@@ -24,7 +24,6 @@ contains SUBSTR (e.g. ``alexnet``). ``--json PATH`` writes {"machine": ..., "rec
 "backend", "median_s", "repeats"}, ...]}.
 """
 
-import argparse
 import os
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from minnet.optim import caffe_lenet_sgd
 from minnet.sparse import SparseConv2D, to_sparse
 from minnet.sparse.csr import column_index_dtype
 from minnet.sparse.layers import csr_forward_t
+from minnet.cli_parser import ArgumentParser
 
 LAYER_CASES = [  # (case, rows = outputs, cols = inputs, kept fraction) from the paper's tables
     ("lenet300_fc1", 300, 784, 0.08),
@@ -167,7 +167,7 @@ def _time_fmt(seconds):
 
 def main(argv=None):
     """``python -m minnet.bench sparse [--repeats R] [--pause S] [--burst S] [--json PATH] [--no-epoch]``."""
-    p = argparse.ArgumentParser(prog="python -m minnet.bench sparse", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="python -m minnet.bench sparse", description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=positive_int, default=11, help="timed samples per case (default 11)")
     # OpenBLAS's threads spin for ~0.1-0.2 s after a call (measured here: a 2-thread CSR burst took
     # 4.6 ms a call right after a dense call, 2.5 ms 20 ms later, 1.25 ms after 0.2 s of quiet).

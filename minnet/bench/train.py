@@ -24,6 +24,7 @@ from minnet.models import lenet_300_100
 from minnet.optim import caffe_lenet_sgd
 from minnet.threads import blas_threads, default_blas_threads
 from minnet.train import fit
+from minnet.cli_parser import ArgumentParser
 
 LAYER_SIZES = [(784, 300), (300, 100), (100, 10)]
 
@@ -116,7 +117,7 @@ TABLE_COLUMNS = [("case", "case", str), ("blas_threads", "threads", "d"),
 
 def main(argv=None):
     """Entry point: ``python -m minnet.bench train [--repeats R] [--json PATH] [--no-conv]``."""
-    parser = argparse.ArgumentParser(prog="python -m minnet.bench train", description=__doc__,
+    parser = ArgumentParser(prog="python -m minnet.bench train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=positive_int, default=3)
     parser.add_argument("--json", help="also write the rows and machine info to this file")

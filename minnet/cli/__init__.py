@@ -14,7 +14,6 @@ One module per subcommand: :mod:`minnet.cli.run` (train, prune; their options in
 with --seeds) and :mod:`minnet.cli.report`.
 """
 
-import argparse
 import os
 import sys
 
@@ -22,13 +21,14 @@ from minnet.cli import export, report, sweep
 from minnet.cli.options import add_run_options
 from minnet.cli.run import resolve_config, run_command
 from minnet.errors import ConfigError, MinnetError
+from minnet.cli_parser import ArgumentParser
 
 __all__ = ["main", "make_parser", "resolve_config"]
 
 
 def make_parser():
     """The argparse parser of ``python -m minnet``."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m minnet",
         description="Train a network, prune it the way Han et al. (2015) did, and report the result. "
                     "Example: python -m minnet prune --model lenet300")

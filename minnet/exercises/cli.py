@@ -13,7 +13,6 @@ Exit status: 0 all passed, 1 something failed or is not done yet, 2 a usage mist
 matches nothing, a missing folder), said in one line on stderr.
 """
 
-import argparse
 import inspect
 import sys
 import time
@@ -21,11 +20,12 @@ import time
 from minnet.errors import MinnetError
 from minnet.exercises.cases import EXERCISES
 from minnet.exercises.checker import check_path, default_exercise_dir, format_results
+from minnet.cli_parser import ArgumentParser
 
 
 def make_parser():
     """The argparse parser of ``python -m minnet.exercises``."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m minnet.exercises",
         description="Grade exercise files against minnet's own implementation.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -56,6 +56,9 @@ def make_parser():
                                "the scoreboard line")
     challenge.add_argument("run_dir", metavar="RUN_DIR")
     challenge.add_argument("--name", help="the name to put on the scoreboard line")
+    challenge.add_argument("--max-val-error", dest="max_val_error", type=float, metavar="PERCENT",
+                           help="for teachers: the validation-error bar in percent (default "
+                           "1.70); a bar other than the default is shown on the scoreboard line")
     return parser
 
 
@@ -132,9 +135,18 @@ def _challenge(args):
         if e.name != "minnet.exercises.challenge":
             raise
         return _error("this minnet has no challenge grader (minnet/exercises/challenge.py)")
-    accepts_name = "name" in inspect.signature(grade_challenge).parameters
-    result = grade_challenge(args.run_dir, name=args.name) if accepts_name \
-        else grade_challenge(args.run_dir)
+    parameters = inspect.signature(grade_challenge).parameters
+    accepts_name = "name" in parameters
+    options = {"name": args.name} if accepts_name else {}
+    if args.max_val_error is not None:
+        if "max_val_error" not in parameters:
+            return _error("this minnet's challenge grader has no --max-val-error: grade against "
+                          "its own bar, or update minnet/exercises/challenge.py")
+        if not 0 < args.max_val_error < 100:
+            return _error(f"--max-val-error {args.max_val_error:g} is not a percentage between 0 "
+                          "and 100 (e.g. 1.9 for 1.90%)")
+        options["max_val_error"] = args.max_val_error / 100
+    result = grade_challenge(args.run_dir, **options)
     line = result.scoreboard_line
     if args.name and not accepts_name and not line.startswith(args.name):
         line = f"{args.name}: {line}"

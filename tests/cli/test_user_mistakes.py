@@ -317,3 +317,18 @@ def test_a_target_without_a_layer_name_and_tradeoff_bounds_are_argparse_lines(ca
         with pytest.raises(SystemExit) as info:
             run(argv)
         assert info.value.code == 2 and culprit in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_argparse_mistakes_are_one_line_without_the_usage(capsys):
+    """A wrong type or an unknown flag: argparse used to print the command's whole usage (27 lines
+    for prune) above the error; now only the line naming the flag, and where to read more."""
+    from minnet.exercises.cli import main as exercises_main
+    for argv, run, culprit in ((["prune", "--epochs", "abc"], main, "--epochs"),
+                               (["prune", "--model", "lenet300", "--bogus"], main, "--bogus"),
+                               (["challenge", "x", "--max-val-error", "abc"], exercises_main,
+                                "--max-val-error")):
+        with pytest.raises(SystemExit) as info:
+            run(argv)
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and err.count("\n") == 1, err
+        assert culprit in err and "usage:" not in err and "--help" in err, err
