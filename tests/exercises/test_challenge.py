@@ -135,3 +135,25 @@ def test_missing_files_are_one_clear_line(run, tmp_path):
 def test_damaged_report_is_one_clear_line(run, damage, words):
     damage(run / "report.json")
     _one_line_error(run, *words)
+
+
+def test_a_teachers_bar_moves_the_pass_line_and_is_shown_on_it(run, loose_rules, capsys):
+    """grade_challenge(max_val_error=...) and the CLI's --max-val-error PERCENT: a run just above
+    the bar fails, just below passes, the scoreboard line names a non-default bar, and a bar that
+    is not a percentage is one line with exit status 2."""
+    from minnet.exercises.cli import main as exercises_main
+    val = grade_challenge(run).val_error
+    low, high = max(val - 0.005, 0.001), min(val + 0.005, 0.999)
+    failed = grade_challenge(run, max_val_error=low)
+    assert not failed.passed
+    assert any(f"is above {100 * low:.2f}%" in r for r in failed.reasons), failed.reasons
+    passed = grade_challenge(run, max_val_error=high)
+    assert passed.passed and passed.scoreboard_line.endswith(f"PASS  (bar {100 * high:.2f}% val)")
+    assert exercises_main(["challenge", str(run), "--max-val-error", f"{100 * high}"]) == 0
+    assert f"(bar {100 * high:.2f}% val)" in capsys.readouterr().out
+    for wrong in ("150", "0", "nan"):
+        assert exercises_main(["challenge", str(run), "--max-val-error", wrong]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --max-val-error") and err.count("\n") == 1, err
+    with pytest.raises(MinnetError):
+        grade_challenge(run, max_val_error=1.7)               # a percentage where a fraction goes
