@@ -34,6 +34,7 @@ import sys
 import numpy as np
 
 from minnet.atomic import atomic_write_json
+from minnet.cli_parser import ArgumentParser
 from minnet.errors import ConfigError, MinnetError
 from minnet.models import lenet_300_100
 from minnet.optim import caffe_lenet_sgd
@@ -41,7 +42,6 @@ from minnet.parallel import jobs_for, run_jobs, sweep_backend
 from minnet.pruning import prune_model, retrain
 from minnet.threads import blas_threads
 from minnet.train import evaluate, fit
-from minnet.cli_parser import ArgumentParser
 
 MODES = ("none", "retrain", "iterative")
 DEFAULT_PERCENTS = (0, 20, 40, 50, 60, 70, 80, 85, 90, 93, 95, 97)

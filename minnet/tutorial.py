@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from minnet.cli_parser import ArgumentParser
 from minnet.data import load_mnist
 from minnet.train import Callback
 from minnet.errors import ConfigError
-from minnet.cli_parser import ArgumentParser
 
 NOTEBOOK_ARGS_ENV = "MINNET_TUTORIAL_ARGS"
 _TUTORIALS_DIR = Path(__file__).resolve().parent.parent / "tutorials"

@@ -18,9 +18,9 @@ import json
 from pathlib import Path
 
 from minnet import plotting
+from minnet.cli_parser import ArgumentParser
 from minnet.report_html import build_figures
 from minnet.run_folder import compute_sensitivity, load_run
-from minnet.cli_parser import ArgumentParser
 
 HERE = Path(__file__).resolve().parent
 FIGURES_DIR = HERE / "figures"

@@ -27,11 +27,11 @@ import time
 import numpy as np
 
 from minnet.bench import positive_int
+from minnet.cli_parser import ArgumentParser
 from minnet.models import lenet5
 from minnet.optim import caffe_lenet_sgd
 from minnet.threads import blas_threads
 from minnet.train import fit
-from minnet.cli_parser import ArgumentParser
 
 MNIST_TRAIN_SIZE = 60_000
 BATCH_TRAIN = 64

@@ -34,13 +34,13 @@ import scipy.sparse
 
 from minnet.atomic import atomic_write_json
 from minnet.bench import format_table, interleaved_times, machine_info, median, positive_int
+from minnet.cli_parser import ArgumentParser
 from minnet.kernels.csr import csr_column_blocks, csr_matvec_parallel
 from minnet.models import lenet5, lenet_300_100
 from minnet.optim import caffe_lenet_sgd
 from minnet.sparse import SparseConv2D, to_sparse
 from minnet.sparse.csr import column_index_dtype
 from minnet.sparse.layers import csr_forward_t
-from minnet.cli_parser import ArgumentParser
 
 LAYER_CASES = [  # (case, rows = outputs, cols = inputs, kept fraction) from the paper's tables
     ("lenet300_fc1", 300, 784, 0.08),

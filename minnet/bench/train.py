@@ -19,12 +19,12 @@ import time
 import numpy as np
 
 from minnet.bench import format_table, machine_info, positive_int
+from minnet.cli_parser import ArgumentParser
 from minnet.data import load_mnist
 from minnet.models import lenet_300_100
 from minnet.optim import caffe_lenet_sgd
 from minnet.threads import blas_threads, default_blas_threads
 from minnet.train import fit
-from minnet.cli_parser import ArgumentParser
 
 LAYER_SIZES = [(784, 300), (300, 100), (100, 10)]
 

@@ -20,8 +20,8 @@ import sys
 from minnet.cli import export, report, sweep
 from minnet.cli.options import add_run_options
 from minnet.cli.run import resolve_config, run_command
-from minnet.errors import ConfigError, MinnetError
 from minnet.cli_parser import ArgumentParser
+from minnet.errors import ConfigError, MinnetError
 
 __all__ = ["main", "make_parser", "resolve_config"]
 

@@ -17,10 +17,10 @@ import inspect
 import sys
 import time
 
+from minnet.cli_parser import ArgumentParser
 from minnet.errors import MinnetError
 from minnet.exercises.cases import EXERCISES
 from minnet.exercises.checker import check_path, default_exercise_dir, format_results
-from minnet.cli_parser import ArgumentParser
 
 
 def make_parser():
