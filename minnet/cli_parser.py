@@ -11,7 +11,8 @@ import argparse
 class ArgumentParser(argparse.ArgumentParser):
     """argparse.ArgumentParser whose errors are one line on stderr and exit status 2, e.g.
 
-        python -m minnet prune: error: argument --epochs: invalid int value: 'abc' (see --help)
+        python -m minnet prune: error: argument --epochs: invalid int value: 'abc' (see python -m
+        minnet prune --help)
 
     Sub-commands made with ``add_subparsers`` get the same class (argparse's default).
     """

@@ -111,15 +111,17 @@ def grade_challenge(run_dir, name=None, max_val_error=None):
     validation-error bar as a fraction, 0 < bar < 1 (default :data:`MAX_VAL_ERROR`). Why a teacher
     may move it: with the same recipe, seeds 1 and 2 ended 0.1-0.3 points above seed 0
     (tutorials/exercises/challenge.md). A bar other than the default is printed on the scoreboard
-    line, so lines graded against different bars are not mistaken for each other. Pure: reads the two files,
-    writes nothing. Raises RunFolderError (a MinnetError) with one line naming the file when a file
-    is missing or damaged; a run that breaks a rule is graded FAIL with its reasons instead.
+    line, so lines graded against different bars are not mistaken for each other. Pure: reads the
+    two files, writes nothing. Raises RunFolderError (a MinnetError) with one line naming the file
+    when a file is missing or damaged, ConfigError for a bar outside (0, 1); a run that breaks a
+    rule is graded FAIL with its reasons instead.
     """
-    bar = MAX_VAL_ERROR if max_val_error is None else max_val_error
-    if max_val_error is not None and (isinstance(bar, bool) or not isinstance(bar, (int, float))
-                                      or not 0 < bar < 1):
+    if max_val_error is not None and (isinstance(max_val_error, bool)
+                                      or not isinstance(max_val_error, (int, float))
+                                      or not 0 < max_val_error < 1):
         raise ConfigError(f"the validation-error bar must be a fraction between 0 and 1 (0.017 = "
-                          f"1.70%), got {bar!r}")
+                          f"1.70%), got {max_val_error!r}")
+    bar = MAX_VAL_ERROR if max_val_error is None else max_val_error
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunFolderError(f"{run_dir}: no such run folder; make one with `python -m minnet prune "
