@@ -15,6 +15,8 @@ import platform
 import statistics
 import time
 
+from minnet.blas_info import blas_kernels
+
 
 def calls_per_sample(fn, target_s=0.002, max_calls=10_000):
     """How many back-to-back calls of ``fn`` make one sample of about ``target_s`` seconds
@@ -101,6 +103,9 @@ def machine_info():
         blas = f"{info.get('name', '')} {info.get('version', '')}".strip()
     except (TypeError, AttributeError):
         pass
+    _, kernels = blas_kernels()
+    if kernels:                                  # e.g. "Haswell": the kernel family OpenBLAS chose
+        blas = f"{blas}, {kernels} kernels"
     return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "numpy": numpy.__version__,
             "scipy": scipy.__version__, "numba": numba.__version__, "blas": blas,

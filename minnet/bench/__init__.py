@@ -13,7 +13,16 @@ from minnet.timing import (
 )
 
 __all__ = ["calls_per_sample", "format_table", "interleaved_times", "machine_info", "median",
-           "positive_int", "time_per_call"]
+           "positive_int", "print_blas_hint", "time_per_call"]
+
+
+def print_blas_hint():
+    """Print :func:`minnet.blas_info.openblas_kernel_hint`'s line, if it has one: a benchmark's
+    BLAS numbers mean little when OpenBLAS runs kernels below what the CPU can run."""
+    from minnet.blas_info import openblas_kernel_hint
+    hint = openblas_kernel_hint()
+    if hint:
+        print(hint, flush=True)
 
 
 def positive_int(text):

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from minnet.bench import positive_int
+from minnet.bench import positive_int, print_blas_hint
 from minnet.cli_parser import ArgumentParser
 from minnet.models import lenet5
 from minnet.optim import caffe_lenet_sgd
@@ -196,6 +196,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2, help="minnet's BLAS threads (default 2)")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
+    print_blas_hint()
     rows = bench_lenet5(repeats=args.repeats, n_train=args.n_train, threads=args.threads)
     if args.json:
         from minnet.atomic import atomic_write_json

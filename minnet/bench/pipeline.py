@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from minnet.bench import machine_info
+from minnet.bench import machine_info, print_blas_hint
 from minnet.cli_parser import ArgumentParser
 
 # The order and labels of the split; "seconds" keys the pipeline writes (minnet.pruning.steps).
@@ -78,6 +78,7 @@ def main(argv=None):
     info = machine_info()
     print(f"{info['cpu']}, {info['cores']} cores; numpy {info['numpy']} ({info['blas']}), "
           f"numba {info['numba']}", flush=True)
+    print_blas_hint()
     with tempfile.TemporaryDirectory(prefix="minnet-bench-pipeline-") as tmp:
         wall, before, after, report = run_once(args.model, args.quick, args.seed, Path(tmp) / "run")
     print(f"python -m minnet prune --model {args.model}{' --quick' if args.quick else ''} "

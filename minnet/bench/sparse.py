@@ -33,7 +33,8 @@ import numpy as np
 import scipy.sparse
 
 from minnet.atomic import atomic_write_json
-from minnet.bench import format_table, interleaved_times, machine_info, median, positive_int
+from minnet.bench import (format_table, interleaved_times, machine_info, median, positive_int,
+                          print_blas_hint)
 from minnet.cli_parser import ArgumentParser
 from minnet.kernels.csr import csr_column_blocks, csr_matvec_parallel
 from minnet.models import lenet5, lenet_300_100
@@ -254,6 +255,7 @@ def _run(args, load_before, busy):
           f"{load_before[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
           + ("; one core kept busy by a CPU-bound process (--busy)" if busy else ""))
     print(format_table(rows, columns))
+    print_blas_hint()
 
     hot, blas_first, quiet = contention_probe(args.repeats, args.pause)
     print(f"\nsingle calls (alexnet_fc6, batch 1, minnet's parallel kernel): right after another call "

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from minnet.bench import format_table, machine_info, positive_int
+from minnet.bench import format_table, machine_info, positive_int, print_blas_hint
 from minnet.cli_parser import ArgumentParser
 from minnet.data import load_mnist
 from minnet.models import lenet_300_100
@@ -126,6 +126,7 @@ def main(argv=None):
     info = machine_info()
     print(f"{info['cpu']}, {info['cores']} cores; numpy {info['numpy']} ({info['blas']}), "
           f"numba {info['numba']}", flush=True)
+    print_blas_hint()
     rows = bench_lenet300(args.repeats)
     print(format_table(rows, TABLE_COLUMNS), flush=True)
     if not args.no_conv:
