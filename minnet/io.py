@@ -112,7 +112,10 @@ class open_npz:
         except FileNotFoundError as e:
             raise CheckpointError(f"{self.path}: {self.missing}") from e
         except ZIP_DAMAGE as e:
-            raise CheckpointError(f"{self.path}: damaged or not an .npz file ({e})") from e
+            # numpy calls any file that is neither a zip nor an .npy "pickled data" and suggests
+            # loading it unsafely: advice minnet must not pass on for a file it cannot vouch for.
+            why = "not a zip archive of arrays" if "allow_pickle" in str(e) else str(e)
+            raise CheckpointError(f"{self.path}: damaged or not an .npz file ({why})") from e
 
     def __exit__(self, *exc):
         if hasattr(self, "npz"):

@@ -88,3 +88,13 @@ def test_a_layer_class_that_is_not_registered_is_refused_before_writing(tmp_path
     with pytest.raises(CheckpointError, match="MyReLU 'act'.*register_layer"):
         model.save(tmp_path / "s.npz")
     assert not (tmp_path / "s.npz").exists()
+
+
+def test_a_text_file_is_not_an_npz_and_the_error_never_suggests_unpickling(tmp_path):
+    # numpy's own message for such a file advises allow_pickle=True; minnet never passes it on
+    path = tmp_path / "notes.npz"
+    path.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(CheckpointError, match="notes.npz: damaged or not an .npz file "
+                                              r"\(not a zip archive of arrays\)") as info:
+        Sequential.load(path)
+    assert "pickle" not in str(info.value)
