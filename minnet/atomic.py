@@ -5,6 +5,7 @@ reader sees either the old file or the new one, never half of one. If anything f
 (an exception, a full disk, a kill), the temporary file is removed and the old file stays intact.
 """
 
+import errno
 import io
 import json
 import os
@@ -12,6 +13,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from minnet.errors import WriteError
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:
@@ -28,14 +31,31 @@ def atomic_write_bytes(path, data: bytes) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         # Why BaseException: a KeyboardInterrupt mid-write must not leave a stray temp file either.
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(e, OSError) and not isinstance(e, WriteError):
+            # A failed write's own message ("[Errno 28] No space left on device") names no file.
+            raise _write_error(path, e) from e
         raise
     return path
+
+
+# errno values that mean "no room": the fix is space (or a higher limit), not a different path
+_NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+
+
+def _write_error(path, e: OSError) -> WriteError:
+    """WriteError naming ``path`` and the cause, keeping the original errno."""
+    why = e.strerror or str(e)
+    if e.errno in _NO_ROOM:
+        why += " (the disk is full or a file-size limit was reached)"
+    err = WriteError(f"could not write {path}: {why}; its earlier version, if any, is intact")
+    err.errno, err.strerror, err.filename = e.errno, e.strerror, str(path)
+    return err
 
 
 def _current_umask() -> int:

@@ -58,5 +58,13 @@ class LayerNameError(MinnetError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class WriteError(MinnetError, OSError):
+    """A file could not be written: a full disk, a file-size limit, no permission. The message
+    names the file; an atomic write (:mod:`minnet.atomic`) leaves the earlier version intact."""
+
+    def __str__(self):            # OSError would print "[Errno 28] ..." before the message
+        return str(self.args[0]) if self.args else ""
+
+
 class OrderError(MinnetError, RuntimeError):
     """A method called out of order, e.g. a layer's backward before its forward."""

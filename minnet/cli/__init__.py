@@ -21,7 +21,7 @@ from minnet.cli import export, report, sweep
 from minnet.cli.options import add_run_options
 from minnet.cli.run import resolve_config, run_command
 from minnet.cli_parser import ArgumentParser
-from minnet.errors import ConfigError, MinnetError
+from minnet.errors import ConfigError, MinnetError, WriteError
 
 __all__ = ["main", "make_parser", "resolve_config"]
 
@@ -75,8 +75,23 @@ def main(argv=None):
     except (MinnetError, OSError, ValueError) as e:
         if os.environ.get("MINNET_DEBUG"):
             raise
-        print(f"error: {e}", file=sys.stderr)
+        after = _after_failed_write(args, e.filename) if isinstance(e, WriteError) else ""
+        print(f"error: {e}{after}", file=sys.stderr)
         return 2
+
+
+def _after_failed_write(args, filename):
+    """What to do once the disk has room again: resume the run whose file could not be written,
+    if its folder holds a checkpoint (every checkpoint write is atomic, so the last one is whole)."""
+    folder = os.path.dirname(filename or "")
+    if args.command not in ("train", "prune") or not folder:
+        return ""
+    if os.path.exists(os.path.join(folder, "checkpoint.npz")):
+        return (f"; once there is room, continue with: python -m minnet {args.command} --out "
+                f"{folder} --resume")
+    if os.path.exists(os.path.join(folder, "config.json")):
+        return f"; once there is room, start again with --out {folder} --overwrite"
+    return ""
 
 
 def _interrupted(args):

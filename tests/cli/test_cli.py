@@ -232,6 +232,46 @@ def test_os_errors_are_one_line_and_minnet_debug_shows_the_traceback(tmp_path, c
         main([*argv, "--overwrite"])
 
 
+def test_a_disk_that_fills_mid_run_loses_nothing_and_says_how_to_resume(tiny_idx, tmp_path, capsys,
+                                                                        monkeypatch):
+    import minnet.atomic as atomic
+    out = tmp_path / "run"
+    argv = ["prune", "--data", str(tiny_idx), "--out", str(out), "--no-progress", "--epochs", "2",
+            "--retrain-epochs", "1", "--rounds", "2", "--val-size", "60"]
+    real_fsync = atomic.os.fsync
+
+    def fills_after_first_checkpoint(fd):   # every write after the first checkpoint hits a full disk
+        if (out / "checkpoint.npz").exists():
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+    monkeypatch.setattr(atomic.os, "fsync", fills_after_first_checkpoint)
+    assert main(argv) == 2
+    err = capsys.readouterr().err              # the progress lines, then one line of error
+    assert "Traceback" not in err and err.count("error:") == 1, err
+    err = err.splitlines()[-1]
+    assert f"could not write {out}" in err and "the disk is full" in err
+    assert f"continue with: python -m minnet prune --out {out} --resume" in err
+    assert not list(out.glob(".*.tmp"))                  # no half-written files left behind
+    monkeypatch.setattr(atomic.os, "fsync", real_fsync)  # room again: the run goes on and finishes
+    assert main(["prune", "--out", str(out), "--resume", "--no-progress"]) == 0
+    assert (out / "report.json").exists()
+
+
+def test_a_write_error_names_the_file_and_keeps_the_old_version(tmp_path, monkeypatch):
+    import minnet.atomic as atomic
+    from minnet.errors import WriteError
+    target = atomic.atomic_write_text(tmp_path / "a.json", "old")
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    with pytest.raises(WriteError, match=r"could not write .*a\.json: No space left on device "
+                                         r"\(the disk is full") as info:
+        atomic.atomic_write_text(target, "new")
+    assert info.value.errno == 28 and isinstance(info.value, OSError)
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
 def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path, capsys, monkeypatch):
     import minnet.cli as cli
 
