@@ -23,7 +23,8 @@ def check_run_folder(run_dir):
     """Raise RunFolderError naming every missing required file; return the folder as a Path."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise RunFolderError(f"{run_dir}: no such run folder; make one with "
+        what = "is a file, not a run folder" if run_dir.exists() else "no such run folder"
+        raise RunFolderError(f"{run_dir}: {what}; make one with "
                              "`python -m minnet prune --model lenet300 --out DIR`")
     missing = [name for name in REQUIRED_FILES if not (run_dir / name).is_file()]
     if missing:

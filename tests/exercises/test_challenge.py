@@ -112,6 +112,8 @@ def _one_line_error(run_dir, *words):
 
 def test_missing_files_are_one_clear_line(run, tmp_path):
     _one_line_error(tmp_path / "nowhere", "no such run folder")
+    (tmp_path / "a_file").write_text("not a run")
+    _one_line_error(tmp_path / "a_file", "is a file, not a run folder", "--out DIR")
     (run / "report.json").unlink()
     _one_line_error(run, "report.json is missing", "--resume")
     (run / "config.json").unlink()

@@ -90,6 +90,9 @@ def test_missing_pieces_are_named(tmp_path, run_dir, capsys):
     assert "missing report.json, pruned.npz" in capsys.readouterr().err
     with pytest.raises(RunFolderError, match="no such run folder"):
         check_run_folder(tmp_path / "nowhere")
+    (tmp_path / "a_file").write_text("not a run")
+    with pytest.raises(RunFolderError, match="a_file: is a file, not a run folder"):
+        check_run_folder(tmp_path / "a_file")
     assert not (partial / "report.html").exists()
 
 
