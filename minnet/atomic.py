@@ -45,7 +45,7 @@ def atomic_write_bytes(path, data: bytes) -> Path:
 
 
 # errno values that mean "no room": the fix is space (or a higher limit), not a different path
-_NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+_NO_ROOM = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}   # no EDQUOT on Windows
 
 
 def _write_error(path, e: OSError) -> WriteError:

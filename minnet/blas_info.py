@@ -17,6 +17,8 @@ add up a GEMM's products in different orders: the same seed would then give slig
 numbers depending on import order. The benchmarks print the hint below instead.
 """
 
+import os
+
 # OpenBLAS kernel families built on AVX-512 (what threadpoolctl reports as "architecture")
 AVX512_KERNELS = {"SkylakeX", "Cooperlake", "SapphireRapids"}
 # The CPU flags OpenBLAS's SkylakeX kernels need (as Linux lists them in /proc/cpuinfo)
@@ -53,7 +55,6 @@ def openblas_kernel_hint(kernels=None, flags=None):
     kernels: (library, family) as :func:`blas_kernels` returns; flags: a set as :func:`cpu_flags`
     returns. Both default to this machine's.
     """
-    import os
     library, family = kernels if kernels is not None else blas_kernels()
     flags = cpu_flags() if flags is None else flags
     if (library != "openblas" or family is None or family in AVX512_KERNELS
