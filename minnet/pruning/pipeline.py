@@ -125,6 +125,7 @@ def plan_steps(cfg, model):
     FC frozen) the FC layers never see the final conv layers, and each round's retraining is short.
     A last retraining of all surviving weights together, at the final sparsity, lets them co-adapt.
     """
+    _check_phases_fit(cfg, model)
     steps = [{"step": "train"}]
     if cfg.method == "sensitivity" and cfg.phases:
         steps.append({"step": "scan"})
@@ -135,6 +136,20 @@ def plan_steps(cfg, model):
     if cfg.finetune_epochs and any(st["step"] == "prune" for st in steps):
         steps.append({"step": "finetune", "phase": "all"})
     return steps
+
+
+def _check_phases_fit(cfg, model):
+    """ConfigError, before any training, for a phase that would find no layer to prune (e.g.
+    LeNet-5's recipe, whose phases prune conv layers, run on LeNet-300-100)."""
+    prunable = [layer for layer in model.prunable_layers() if layer.prunable]
+    for phase in cfg.phases:
+        if not any(layer.kind in PHASE_KINDS[phase] for layer in prunable):
+            fits = [p for p in ("fc", "conv", "all")
+                    if any(layer.kind in PHASE_KINDS[p] for layer in prunable)]
+            raise ConfigError(
+                f"the run's phases {cfg.phases} include {phase!r}, but model {cfg.model} has no "
+                f"prunable {phase} layer (its prunable layers: {[l.name for l in prunable]}); "
+                f"give --phases {','.join(fits[:1]) or 'fc'}, or the recipe written for this model")
 
 
 class _EpochCheckpoint(Callback):
