@@ -19,12 +19,16 @@ from minnet.model import Sequential
 REQUIRED_FILES = ("report.json", "dense.npz", "pruned.npz")
 
 
+def not_a_folder_reason(run_dir) -> str:
+    """Why ``run_dir``, which is not a folder, cannot be read as a run: it is a file, or absent."""
+    return "is a file, not a run folder" if Path(run_dir).exists() else "no such run folder"
+
+
 def check_run_folder(run_dir):
     """Raise RunFolderError naming every missing required file; return the folder as a Path."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        what = "is a file, not a run folder" if run_dir.exists() else "no such run folder"
-        raise RunFolderError(f"{run_dir}: {what}; make one with "
+        raise RunFolderError(f"{run_dir}: {not_a_folder_reason(run_dir)}; make one with "
                              "`python -m minnet prune --model lenet300 --out DIR`")
     missing = [name for name in REQUIRED_FILES if not (run_dir / name).is_file()]
     if missing:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from minnet.errors import ConfigError, RunFolderError
+from minnet.run_folder import not_a_folder_reason
 
 MIN_COMPRESSION = 15.0        # x smaller than the dense 266,610 parameters (biases counted)
 MAX_VAL_ERROR = 0.0170        # validation error after pruning and retraining
@@ -124,10 +125,9 @@ def grade_challenge(run_dir, name=None, max_val_error=None):
     bar = MAX_VAL_ERROR if max_val_error is None else max_val_error
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        what, out = (("is a file, not a run folder", "DIR") if run_dir.exists()
-                     else ("no such run folder", run_dir))
-        raise RunFolderError(f"{run_dir}: {what}; make one with `python -m minnet prune "
-                             f"--model lenet300 --compression 15 ... --out {out}`")
+        out = "DIR" if run_dir.exists() else run_dir
+        raise RunFolderError(f"{run_dir}: {not_a_folder_reason(run_dir)}; make one with `python -m "
+                             f"minnet prune --model lenet300 --compression 15 ... --out {out}`")
     if (run_dir / "summary.json").is_file() and not (run_dir / "report.json").is_file():
         raise RunFolderError(f"{run_dir} holds several seeds (summary.json); grade one of its seed "
                              f"folders, e.g. {run_dir / 'seed0'}")

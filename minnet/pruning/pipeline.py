@@ -142,14 +142,14 @@ def _check_phases_fit(cfg, model):
     """ConfigError, before any training, for a phase that would find no layer to prune (e.g.
     LeNet-5's recipe, whose phases prune conv layers, run on LeNet-300-100)."""
     prunable = [layer for layer in model.prunable_layers() if layer.prunable]
+    kinds = {layer.kind for layer in prunable}
     for phase in cfg.phases:
-        if not any(layer.kind in PHASE_KINDS[phase] for layer in prunable):
-            fits = [p for p in ("fc", "conv", "all")
-                    if any(layer.kind in PHASE_KINDS[p] for layer in prunable)]
+        if not kinds & set(PHASE_KINDS[phase]):
             raise ConfigError(
                 f"the run's phases {cfg.phases} include {phase!r}, but model {cfg.model} has no "
                 f"prunable {phase} layer (its prunable layers: {[l.name for l in prunable]}); "
-                f"give --phases {','.join(fits[:1]) or 'fc'}, or the recipe written for this model")
+                f"give --phases {','.join(sorted(kinds)) or 'fc'}, or the recipe written for this "
+                f"model")
 
 
 class _EpochCheckpoint(Callback):
