@@ -39,7 +39,8 @@ Both variants run the same row loop, so the numbers are bit-identical whichever 
 changes speed, never results.
 
 ``MINNET_CSR_THREADS``: ``auto`` (default, the rule above), ``1`` (always one thread, e.g. on a
-machine shared by many jobs) or ``all`` (always Numba's full thread pool).
+machine shared by many jobs) or ``all`` (always Numba's full thread pool). Whatever it says,
+products below ``PARALLEL_MIN_WORK`` multiply-adds run on one thread.
 """
 
 import os
@@ -52,6 +53,11 @@ from minnet.errors import ConfigError
 WINDOW = 5
 TRIAL_CALLS = 3
 MIN_INTERVAL = 8
+
+# Below this many multiply-adds (nnz * batch) a call runs on one thread, untimed: waking Numba's
+# thread pool costs ~10-80 us on a busy 2-core machine, more than such a product takes (measured
+# with `python -m minnet.bench sparse`; LeNet's layers at batch 1 are 0.3k-19k multiply-adds).
+PARALLEL_MIN_WORK = 200_000
 MAX_INTERVAL = 1024
 _MODES = ("auto", "1", "all")
 
@@ -132,8 +138,11 @@ class ThreadChoice:
 
     def run(self, key, work, serial, parallel, *args):
         """Call ``serial(*args)`` or ``parallel(*args)`` (chosen by :meth:`pick`, or fixed by
-        ``MINNET_CSR_THREADS``); returns what the kernel returns."""
-        mode = csr_threads_mode()
+        ``MINNET_CSR_THREADS``; always serial below PARALLEL_MIN_WORK multiply-adds); returns what
+        the kernel returns."""
+        mode = csr_threads_mode()                      # checked first: a typo is never ignored
+        if work < PARALLEL_MIN_WORK:
+            return serial(*args)
         if mode != "auto" or numba.get_num_threads() == 1:
             return (serial if mode == "1" or numba.get_num_threads() == 1 else parallel)(*args)
         used = self.pick(key)

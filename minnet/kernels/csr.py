@@ -56,11 +56,6 @@ from minnet.thread_choice import CSR_FORWARD, ThreadChoice
 
 CSR_BACKWARD = ThreadChoice()      # the gradient products' own per-shape choices
 
-# Below this many multiply-adds (nnz * batch) a call runs on one thread: waking Numba's thread pool
-# costs ~10-80 us on a busy 2-core machine, more than such a product takes (measured with
-# `python -m minnet.bench sparse`; LeNet's layers at batch 1 are 0.3k-19k multiply-adds).
-PARALLEL_MIN_WORK = 200_000
-
 
 # -- forward: Y^T = act(W X^T + b) ---------------------------------------------------------------
 
@@ -363,8 +358,6 @@ def csr_sddmm_t(block_ptr, indices, dzt, xt, out):
     PARALLEL_MIN_WORK multiply-adds, else whichever has lately been faster for this shape (same
     arguments, bit-identical result). Returns out."""
     work = out.shape[0] * dzt.shape[1]
-    if work < PARALLEL_MIN_WORK:
-        return csr_sddmm_t_serial(block_ptr, indices, dzt, xt, out)
     key = ("sddmm", block_ptr.shape[1], out.shape[0], dzt.shape[1])
     return CSR_BACKWARD.run(key, work, csr_sddmm_t_serial, csr_sddmm_t_parallel,
                             block_ptr, indices, dzt, xt, out)
@@ -374,8 +367,6 @@ def csr_t_matmul_t(t_indptr, t_rows, t_perm, data, dzt, out_t):
     """:func:`csr_t_matmul_t_parallel` or :func:`csr_t_matmul_t_serial`, chosen as in
     :func:`csr_sddmm_t`. Returns out_t."""
     work = data.shape[0] * dzt.shape[1]
-    if work < PARALLEL_MIN_WORK:
-        return csr_t_matmul_t_serial(t_indptr, t_rows, t_perm, data, dzt, out_t)
     key = ("t_matmul", t_indptr.shape[0], data.shape[0], dzt.shape[1])
     return CSR_BACKWARD.run(key, work, csr_t_matmul_t_serial, csr_t_matmul_t_parallel,
                             t_indptr, t_rows, t_perm, data, dzt, out_t)

@@ -31,7 +31,7 @@ from minnet.layers.base import Layer, check_float_array
 from minnet.layers.conv import Conv2D, ConvGeometry
 from minnet.layers.registry import register_layer
 from minnet.sparse.csr import column_index_dtype, csr_to_dense, dense_to_csr, shared_scipy_csr
-from minnet.sparse.layers import BACKENDS, PARALLEL_MIN_WORK, csr_from_saved, placeholder_csr
+from minnet.sparse.layers import BACKENDS, csr_from_saved, placeholder_csr
 from minnet.thread_choice import ThreadChoice
 
 SPARSE_CONV = ThreadChoice()     # one thread or all, per layer shape (see minnet.thread_choice)
@@ -47,7 +47,7 @@ def sparse_conv2d(indptr, indices, data, bias, relu, x, kernel_size, stride, pad
     """
     args = (indptr, indices, data, bias, relu, x, *kernel_size, *stride, *padding, out)
     work = data.shape[0] * out.shape[0] * out.shape[2] * out.shape[3]
-    if work < PARALLEL_MIN_WORK or out.shape[0] * out.shape[1] < 2:
+    if out.shape[0] * out.shape[1] < 2:          # the parallel kernel splits (image, channel) pairs
         return sparse_conv2d_serial(*args)
     key = ("conv", x.shape, data.shape[0], kernel_size, stride, padding)
     return SPARSE_CONV.run(key, work, sparse_conv2d_serial, sparse_conv2d_parallel, *args)

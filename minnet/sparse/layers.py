@@ -17,15 +17,15 @@ import numpy as np
 
 from minnet import hooks
 from minnet.errors import ConfigError, OrderError, ShapeError
-from minnet.kernels.csr import (BLOCK_COLS, PARALLEL_MIN_WORK, csr_column_blocks,
-                                csr_forward_t_serial, csr_matmul_t, csr_matvec, csr_sddmm_t,
-                                csr_t_matmul_t, csr_transpose_structure)
+from minnet.kernels.csr import (BLOCK_COLS, csr_column_blocks, csr_entry_rows, csr_forward_t_serial,
+                                csr_matmul_t, csr_matvec, csr_sddmm_t, csr_t_matmul_t,
+                                csr_transpose_structure)
 from minnet.kernels.dense import relu_backward
 from minnet.layers.base import Layer, check_float_array
-from minnet.kernels.csr import csr_entry_rows
 from minnet.layers.dense import Dense
 from minnet.layers.registry import register_layer
 from minnet.sparse.csr import column_index_dtype, csr_to_dense, dense_to_csr, shared_scipy_csr
+from minnet.thread_choice import PARALLEL_MIN_WORK
 
 BACKENDS = ("minnet", "scipy")
 

@@ -10,8 +10,8 @@ import pytest
 
 from minnet.errors import ConfigError
 from minnet.kernels import csr
-from minnet.thread_choice import (MAX_INTERVAL, MIN_INTERVAL, TRIAL_CALLS, WINDOW, ThreadChoice,
-                                  csr_threads_mode)
+from minnet.thread_choice import (MAX_INTERVAL, MIN_INTERVAL, PARALLEL_MIN_WORK, TRIAL_CALLS, WINDOW,
+                                  ThreadChoice, csr_threads_mode)
 
 SERIAL, PARALLEL = 0, 1
 
@@ -101,14 +101,17 @@ def test_environment_variable_forces_a_variant(monkeypatch):
     serial = lambda: calls.append("serial")            # noqa: E731
     parallel = lambda: calls.append("parallel")        # noqa: E731
     monkeypatch.setenv("MINNET_CSR_THREADS", "1")
-    ThreadChoice().run("k", 1, serial, parallel)
+    ThreadChoice().run("k", PARALLEL_MIN_WORK, serial, parallel)
     monkeypatch.setenv("MINNET_CSR_THREADS", "all")
-    ThreadChoice().run("k", 1, serial, parallel)
+    ThreadChoice().run("k", PARALLEL_MIN_WORK, serial, parallel)
+    ThreadChoice().run("k", PARALLEL_MIN_WORK - 1, serial, parallel)   # too small to wake threads
     if numba.get_num_threads() > 1:
-        assert calls == ["serial", "parallel"]
+        assert calls == ["serial", "parallel", "serial"]
     monkeypatch.setenv("MINNET_CSR_THREADS", "two")
     with pytest.raises(ConfigError, match="MINNET_CSR_THREADS"):
         csr_threads_mode()
+    with pytest.raises(ConfigError, match="MINNET_CSR_THREADS"):
+        ThreadChoice().run("k", 1, serial, parallel)    # below the minimum too: a typo is never ignored
 
 
 def test_run_returns_the_kernels_result_whichever_it_picks():
@@ -121,7 +124,7 @@ def test_run_returns_the_kernels_result_whichever_it_picks():
     want = csr.csr_matvec_serial(indptr, indices, data, bias, True, x, np.empty(300, np.float32))
     choice = ThreadChoice()
     for _ in range(20):
-        got = choice.run("k", data.shape[0], csr.csr_matvec_serial, csr.csr_matvec_parallel,
+        got = choice.run("k", PARALLEL_MIN_WORK, csr.csr_matvec_serial, csr.csr_matvec_parallel,
                          indptr, indices, data, bias, True, x, np.empty(300, np.float32))
         assert np.array_equal(got, want)
     assert None not in choice.state["k"]["typical"]        # both variants were timed
