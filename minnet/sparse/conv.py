@@ -31,7 +31,7 @@ from minnet.layers.base import Layer, check_float_array
 from minnet.layers.conv import Conv2D, ConvGeometry
 from minnet.layers.registry import register_layer
 from minnet.sparse.csr import column_index_dtype, csr_to_dense, dense_to_csr, shared_scipy_csr
-from minnet.sparse.layers import BACKENDS, csr_from_saved, placeholder_csr
+from minnet.sparse.layers import BACKENDS, csr_from_saved, fill_masked_copy, placeholder_csr
 from minnet.thread_choice import ThreadChoice
 
 SPARSE_CONV = ThreadChoice()     # one thread or all, per layer shape (see minnet.thread_choice)
@@ -143,13 +143,8 @@ class SparseConv2D(ConvGeometry, Layer):
         group_of_entry = np.repeat(np.arange(oc) // (oc // self.groups), np.diff(self.block_ptr[0]))
         local = self.indices.astype(np.int64) - group_of_entry * cols_per_group
         W2, mask = csr_to_dense(self.block_ptr[0], local, self.params["data"], (oc, cols_per_group))
-        conv.weight[...] = W2.reshape(conv.weight.shape)
-        conv.params["b"][...] = self.params["b"]
-        conv.prune(mask.reshape(conv.weight.shape))
-        conv.trainable = self.trainable
-        conv.load_state({k: v for k, v in self.state_dict().items()
-                         if not isinstance(v, np.ndarray)})      # the pruning record, not the CSR
-        return conv
+        shape = conv.weight.shape
+        return fill_masked_copy(self, conv, W2.reshape(shape), mask.reshape(shape))
 
     @property
     def nnz(self):

@@ -90,6 +90,18 @@ def csr_from_saved(state, data, n_rows, where):
     return indptr, indices[order], data[order]
 
 
+def fill_masked_copy(sparse, layer, W, mask):
+    """Make ``layer`` (a fresh Dense or Conv2D) the masked dense twin of the CSR layer ``sparse``:
+    weights W (layer.weight's shape) pruned by ``mask``, the bias, the trainable flag and the
+    pruning record (the state's numbers, not the CSR arrays). Returns layer."""
+    layer.weight[...] = W
+    layer.params["b"][...] = sparse.params["b"]
+    layer.prune(mask)
+    layer.trainable = sparse.trainable
+    layer.load_state({k: v for k, v in sparse.state_dict().items() if not isinstance(v, np.ndarray)})
+    return layer
+
+
 def _as_columns(x):
     """X^T as a C-contiguous (features, N) array; free when x is the .T view a sparse layer returned."""
     xt = x.T
@@ -202,13 +214,7 @@ class SparseDense(Layer):
                       dtype=self.dtype, name=self.name)
         W, mask = csr_to_dense(self.block_ptr, self.indices, self.params["data"],
                                (self.out_features, self.in_features))
-        dense.weight[...] = W
-        dense.params["b"][...] = self.params["b"]
-        dense.prune(mask)
-        dense.trainable = self.trainable
-        dense.load_state({k: v for k, v in self.state_dict().items()
-                          if not isinstance(v, np.ndarray)})     # the pruning record, not the CSR
-        return dense
+        return fill_masked_copy(self, dense, W, mask)
 
     @property
     def nnz(self):

@@ -188,6 +188,20 @@ def test_round_trip_to_dense_keeps_masks_and_weights():
         assert np.array_equal(a.masks["W"], b.masks["W"]) and np.array_equal(a.params["W"], b.params["W"])
 
 
+@pytest.mark.parametrize("kind", ["fc", "conv"])
+def test_round_trip_to_dense_keeps_bias_trainable_flag_and_pruning_record(kind):
+    """What the masked twin must bring back besides W: retraining reads the trainable flag, and
+    the next prune reads the record's std from before the first prune (paper sec. 2)."""
+    layer = pruned_lenet(8).layer("fc2") if kind == "fc" else pruned_conv(2)
+    layer.remember_before_pruning()
+    layer.trainable = False
+    sparse = (SparseDense if kind == "fc" else SparseConv2D).from_dense(layer)
+    back = sparse.to_dense()
+    assert type(back) is type(layer) and back.trainable is False
+    assert np.array_equal(back.params["b"], layer.params["b"])
+    assert back.pruning_record == layer.pruning_record is not None
+
+
 def test_bad_inputs_raise_clear_errors():
     sparse = to_sparse(pruned_lenet(9))
     with pytest.raises(ShapeError):
