@@ -86,7 +86,7 @@ big = (2048, 4608) if args.quick else (4096, 9216)
 repeats = 5 if args.quick else 9              # samples; each a burst of calls after a pause
 (x, y), (x_test, y_test) = load_mnist()
 x, y = x[:n_train].reshape(n_train, -1), y[:n_train]
-x_test, y_test = x_test.reshape(len(x_test), -1), y_test
+x_test = x_test.reshape(len(x_test), -1)
 
 # %% 0. A pruned LeNet-300-100
 model = minnet.lenet_300_100(seed=args.seed)
