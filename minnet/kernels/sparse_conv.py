@@ -87,8 +87,8 @@ def _conv_items(indptr, off, data, bias, relu, xflat, sh, sw, wp, out, lo, hi):
                 for p in range(span):      # slices walked with range: no wrap-around checks
                     acc[p] += (w0 * s0[p] + w1 * s1[p]) + (w2 * s2[p] + w3 * s3[p])
                 k += 4
-        for k in range(k, stop):                 # the last 0-3 weights (all of them if strided)
-            w, o = data[k], off[k]
+        for rest in range(k, stop):              # the last 0-3 weights (all of them if strided)
+            w, o = data[rest], off[rest]
             if flat:
                 src = img[o:o + span]
                 for p in range(span):
