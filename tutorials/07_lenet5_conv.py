@@ -71,6 +71,7 @@ FULL_MODE_SENSITIVITY = ("conv1 was the most sensitive layer, as in the paper's 
                          "the smallest quality parameter)")
 FULL_MODE_ERRORS = ("dense 0.63% -> 0.72% after the FC phase -> 0.76% after the conv phase -> "
                     "0.69% after fine-tuning, at 11.7x: pruning cost 0.06 points, it gained nothing")
+FULL_MODE_SECONDS = 702                                      # the whole full mode, idle 2 cores
 
 # %% Options: --quick (a data slice, few epochs) or the full mode; --out, --seed
 args = tutorial_args(__doc__, quick_help="data slice, 1 epoch (CI, < 60 s)", out_help="figure")
@@ -204,7 +205,8 @@ if args.quick:
     print(f"* A full training epoch on 60,000 images would take about {full_epoch_s / 60:.1f} min here "
           f"(median batch time x 938 batches, JIT compilation left out), so the full mode's "
           f"{full_epochs} epochs take about {full_epochs * full_epoch_s / 60:.0f} min, less since "
-          "frozen phases are cheaper, plus evaluation (measured: 702 s, i.e. 12 min, on 2 idle cores)"
+          f"frozen phases are cheaper, plus evaluation (measured: {FULL_MODE_SECONDS} s, i.e. "
+          f"{FULL_MODE_SECONDS / 60:.0f} min, on 2 idle cores)"
           + (f"; the load average now is {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, and a "
              "busy machine makes every estimate longer." if hasattr(os, "getloadavg") else "."))
     print(f"* With {n_sens} test images one image is {100 / n_sens:.2f} points: small differences in "
