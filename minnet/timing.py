@@ -45,12 +45,37 @@ def time_per_call(fn, calls=1):
     return (time.perf_counter() - start) / calls
 
 
+def burst_time_per_call(fn, calls, target_s):
+    """Seconds per call of ``fn`` over one burst of back-to-back calls lasting >= ``target_s``.
+
+    The burst runs chunks of about ``calls / 4`` calls (at least 1) until ``target_s`` has passed,
+    so it ends within ~1.25 x ``target_s`` when ``calls`` (from :func:`calls_per_sample`) is right,
+    and still lasts ``target_s`` when it is too small. Why: the first calls of a CSR product can be
+    10-20x slow (waking Numba's threads while OpenBLAS's still spin, the thread choice's trials);
+    measured in ``bench sparse`` on AlexNet's fc6 after LeNet's cases, three such calls (8-12 ms)
+    sized a "50 ms" sample at 6 calls, and its mean doubled (0.72-0.86 ms instead of 0.48 ms).
+    The clock is read once per chunk, not per call: a read costs ~0.05 us, a tenth of the
+    smallest product timed (LeNet-300-100's fc3 at batch 1).
+    """
+    chunk = max(1, calls // 4)
+    done = 0
+    start = time.perf_counter()
+    while True:
+        for _ in range(chunk):
+            fn()
+        done += chunk
+        elapsed = time.perf_counter() - start
+        if elapsed >= target_s:
+            return elapsed / done
+
+
 def interleaved_times(cases, repeats=15, pause_s=0.02, target_s=0.002):
     """Time several functions round-robin: {name: [seconds per call, one per repeat]}.
 
-    cases: dict name -> zero-argument callable. Each repeat times every case once (a sample of
-    ``calls_per_sample`` calls), in an order rotated by one each repeat, sleeping ``pause_s``
-    before each sample. Every case is called once untimed first (compilation, caches).
+    cases: dict name -> zero-argument callable. Each repeat times every case once (the mean of a
+    burst of >= ``target_s`` seconds, :func:`burst_time_per_call`), in an order rotated by one
+    each repeat, sleeping ``pause_s`` before each sample. Every case is called once untimed first
+    (compilation, caches).
     """
     names = list(cases)
     calls = {name: calls_per_sample(cases[name], target_s) for name in names}
@@ -58,7 +83,7 @@ def interleaved_times(cases, repeats=15, pause_s=0.02, target_s=0.002):
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
             time.sleep(pause_s)
-            times[name].append(time_per_call(cases[name], calls[name]))
+            times[name].append(burst_time_per_call(cases[name], calls[name], target_s))
     return times
 
 
